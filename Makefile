@@ -1,0 +1,55 @@
+# PM Exports — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_PRODUCTS ?= 10000
+BENCH_PRODUCTS ?= 100000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help setup run test test-fast lint format bench clean
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## Create .venv and install the project with its dev tools
+
+run: setup ## Set up, migrate, seed the demo catalogue when empty, export it in every format into ./var/exports
+	$(BIN)/pm-exports db upgrade
+	$(BIN)/pm-exports demo seed --products $(DEMO_PRODUCTS) --if-empty
+	$(BIN)/pm-exports export --template "Standard CSV"
+	$(BIN)/pm-exports export --template "Price & Stock"
+	$(BIN)/pm-exports export --template "Full catalogue XLSX"
+	$(BIN)/pm-exports export --template "JSON catalogue"
+	$(BIN)/pm-exports export --format jsonl
+	@echo "Exports are in ./var/exports — try: $(BIN)/pm-exports export --help"
+
+test: setup lint ## Set up, lint, and run the whole test suite
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-fast: setup ## Run the test suite without the lint step
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+lint: setup ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: setup ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: setup ## Export benchmarks against raw floors (BENCH_PRODUCTS=100000; try 1000000)
+	$(PY) bench/bench_export.py --products $(BENCH_PRODUCTS)
+
+clean: ## Remove .venv and var/
+	rm -rf $(VENV) var

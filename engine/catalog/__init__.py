@@ -1,0 +1,1 @@
+"""The engine's copy of the catalogue: products, variants, categories, suppliers, images."""

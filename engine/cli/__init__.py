@@ -1,0 +1,95 @@
+"""`pm-exports` command line: a thin caller of engine.services. Errors are translated here, once."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from engine.errors import ExportsError
+from engine.settings import Settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class AppContext:
+    """What every command gets: the settings, and the database opened (and upgraded) on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._db_open = False
+
+    def open_db(self) -> None:
+        if not self._db_open:
+            from engine.db import open_database
+
+            open_database(self.settings)
+            self._db_open = True
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def handle_errors(func: F) -> F:
+    """Turn engine errors into a one-line message on stderr and exit code 2 (bad input) or 1."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ExportsError as exc:
+            from engine.errors import ConfigError, EmptySelection, InvalidRequest, NotFound
+
+            click.secho(f"error: {exc}", fg="red", err=True)
+            bad_input = isinstance(exc, InvalidRequest | NotFound | EmptySelection | ConfigError)
+            sys.exit(2 if bad_input else 1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="pm-exports")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """PM Exports: export the product catalogue to files and sales channels."""
+    from engine.logs import configure_logging
+
+    try:
+        settings = Settings.from_env()
+    except ExportsError as exc:
+        raise click.UsageError(str(exc)) from exc
+    configure_logging(settings)
+    ctx.obj = AppContext(settings)
+
+
+@main.group()
+def db() -> None:
+    """Database schema and data files."""
+
+
+@db.command("upgrade")
+@pass_app
+@handle_errors
+def db_upgrade(app: AppContext) -> None:
+    """Create or migrate the schema and load the predefined templates (idempotent)."""
+    from engine.db import upgrade
+
+    app.open_db()
+    result = upgrade(app.settings)
+    applied = ", ".join(map(str, result["migrations"])) or "none (up to date)"
+    click.echo(f"schema version {result['schema_version']}; migrations applied: {applied}")
+    for name, state in result["templates"].items():
+        click.echo(f"  template {name!r}: {state}")
+
+
+def _register_subcommands() -> None:
+    from engine.cli import catalog, export
+
+    catalog.register(main)
+    export.register(main)
+
+
+_register_subcommands()

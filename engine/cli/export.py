@@ -1,0 +1,167 @@
+"""`pm-exports export` (one-off inline export with a progress bar) and `pm-exports templates list`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from engine.cli import AppContext, handle_errors, pass_app
+
+
+def human_size(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
+SEPARATORS = {";": ";", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", "comma": ","}
+
+
+def build_overrides(opts: dict[str, Any]) -> dict[str, Any]:
+    """Translate CLI options into spec overrides."""
+    overrides: dict[str, Any] = {}
+    if opts["fmt"]:
+        overrides["format"] = opts["fmt"]
+    selection: dict[str, Any] = {}
+    for key, opt in (
+        ("categories", "category"),
+        ("suppliers", "supplier"),
+        ("statuses", "status"),
+        ("skus", "sku"),
+        ("eans", "ean"),
+        ("brands", "brand"),
+    ):
+        values = [v for raw in opts[opt] for v in raw.split(",") if v.strip()] if opt != "category" else list(opts[opt])
+        if values:
+            selection[key] = [v.strip() for v in values]
+    if opts["updated_since"]:
+        selection["updated_since"] = opts["updated_since"]
+    if opts["min_completeness"] is not None:
+        selection["completeness_min"] = opts["min_completeness"]
+    if selection:
+        overrides["selection"] = selection
+    if opts["fields"]:
+        overrides["fields"] = [f for f in opts["fields"].split(",") if f.strip()]
+    options: dict[str, Any] = {}
+    if opts["separator"] is not None:
+        sep = SEPARATORS.get(opts["separator"])
+        if sep is None:
+            raise click.BadParameter("use ';', ',' or 'tab'", param_hint="--separator")
+        options["separator"] = sep
+    if opts["no_bom"]:
+        options["encoding"] = "utf-8"
+    if opts["encoding"]:
+        options["encoding"] = opts["encoding"]
+    if opts["quote_all"]:
+        options["quoting"] = "all"
+    if opts["no_header"]:
+        options["header"] = False
+    if opts["pretty"]:
+        options["pretty"] = True
+    if opts["nested"]:
+        options["nested"] = True
+    if opts["max_rows"] is not None:
+        options["max_rows"] = opts["max_rows"]
+    if options:
+        overrides["options"] = options
+    if opts["file_name"]:
+        overrides["file_name"] = opts["file_name"]
+    return overrides
+
+
+def register(main: click.Group) -> None:
+    main.add_command(export)
+    main.add_command(templates)
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "jsonl"]), help="Output format.")
+@click.option("--template", "-t", help="Template name (default: the standard template of the format).")
+@click.option("--category", multiple=True, help="Category path, name or id, with its sub-categories (repeatable).")
+@click.option("--supplier", multiple=True, help="Supplier code or name (repeatable, or comma-separated).")
+@click.option("--status", multiple=True, help="Product status (default: active; repeatable or comma-separated).")
+@click.option("--sku", multiple=True, help="Only these SKUs (repeatable or comma-separated).")
+@click.option("--ean", multiple=True, help="Only these EANs (repeatable or comma-separated).")
+@click.option("--brand", multiple=True, help="Only these brands (repeatable or comma-separated).")
+@click.option("--updated-since", help="Only products updated since this ISO date/time.")
+@click.option("--min-completeness", type=click.IntRange(0, 100), help="Only products with at least this score.")
+@click.option("--fields", help="Comma-separated columns to keep (headers or field paths), in this order.")
+@click.option("--separator", help="CSV separator: ';' (default), ',' or 'tab'.")
+@click.option("--no-bom", is_flag=True, help="CSV: UTF-8 without BOM.")
+@click.option("--encoding", type=click.Choice(["utf-8-sig", "utf-8", "iso-8859-1"]), help="CSV encoding.")
+@click.option("--quote-all", is_flag=True, help="CSV: quote every field.")
+@click.option("--no-header", is_flag=True, help="CSV: no header row.")
+@click.option("--pretty", is_flag=True, help="JSON: indented.")
+@click.option("--nested", is_flag=True, help="JSON: include suppliers, categories, variants and images.")
+@click.option("--max-rows", type=int, help="XLSX: product rows per file (then numbered files).")
+@click.option("--file-name", help="File name pattern: {template} {date} {datetime} {timestamp} {format} {count}.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@pass_app
+@handle_errors
+def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: bool, **opts: Any) -> None:
+    """Export the catalogue now, in this process (no Redis needed)."""
+    from engine.services.exports import resolve_request, run_inline
+
+    app.open_db()
+    request = resolve_request(template, build_overrides(opts))
+    bar: Any = None
+    show_bar = not quiet and sys.stderr.isatty()
+
+    def on_progress(p: Any) -> None:
+        nonlocal bar
+        if not show_bar:
+            return
+        if bar is None and p.total:
+            bar = click.progressbar(
+                length=p.total,
+                label=f"{request.template_name} → {request.spec.format}",
+                show_eta=True,
+                show_pos=True,
+                file=sys.stderr,
+            )
+            bar.__enter__()
+        if bar is not None:
+            bar.update(p.processed - bar.pos)
+
+    try:
+        job, result = run_inline(request, app.settings, out_dir=out_dir, on_progress=on_progress)
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    rate = result.total / result.seconds if result.seconds > 0 else 0
+    click.echo(
+        f"Export #{job.id} ({request.template_name}, {request.spec.format}): {result.exported} rows "
+        f"exported of {result.total} selected in {result.seconds:.1f} s ({rate:,.0f} products/s)"
+    )
+    for f in result.files:
+        click.echo(f"  {f.path}  {human_size(f.size)}  {f.rows} rows  sha256 {f.sha256[:12]}…")
+    if result.excluded:
+        click.echo(f"{result.excluded} product(s) excluded:")
+        for rule, count in sorted(result.excluded_by_rule.items(), key=lambda kv: -kv[1]):
+            click.echo(f"  {count:>7}  {rule}")
+        for sample in result.samples[:5]:
+            click.echo(f"    e.g. product {sample.product_id} ({sample.sku or sample.ean}): {sample.message}")
+
+
+@click.group()
+def templates() -> None:
+    """Export templates."""
+
+
+@templates.command("list")
+@pass_app
+@handle_errors
+def templates_list(app: AppContext) -> None:
+    """List the templates."""
+    from engine.services.templates import list_templates
+
+    app.open_db()
+    for tpl in list_templates():
+        kind = "predefined" if tpl.predefined else "custom"
+        click.echo(f"{tpl.name:<28} {tpl.format:<6} v{tpl.version:<3} {kind:<10} {tpl.description}")

@@ -1,0 +1,52 @@
+"""The one error hierarchy. Callers translate these in exactly one place each (CLI, worker, RPC, console)."""
+
+from __future__ import annotations
+
+
+class ExportsError(Exception):
+    """Root of every error the engine raises on purpose."""
+
+
+class ConfigError(ExportsError):
+    """A setting is missing or malformed: the operator must fix the configuration."""
+
+
+class InvalidRequest(ExportsError):
+    """The caller asked for something invalid; `field` names the offending part when there is one."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.reason = message
+
+
+class TemplateError(InvalidRequest):
+    """A template (or export override) is malformed: unknown field, transformation or bad argument."""
+
+
+class NotFound(ExportsError):
+    """The named object does not exist."""
+
+
+class EmptySelection(ExportsError):
+    """The selection matched no product."""
+
+
+class OutputError(ExportsError):
+    """The export could not be written (folder missing, not writable, disk full)."""
+
+
+class Cancelled(ExportsError):
+    """The job was cancelled; partial files have been removed."""
+
+
+class RetryableError(ExportsError):
+    """A transient failure (network, Redis blip, I/O): retry after `seconds`."""
+
+    def __init__(self, message: str, seconds: float = 5.0) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+class RowRejected(ExportsError):
+    """One input row (import) or product (export) is rejected; the rest goes on."""

@@ -1,0 +1,1 @@
+"""Streaming file writers, one module per format, found by name in `engine.formats.registry`."""

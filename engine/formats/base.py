@@ -1,0 +1,79 @@
+"""The writer interface every format implements, and the context the pipeline hands it.
+
+A writer receives mapped rows one at a time (`write`), never the whole catalogue, and produces one or more
+files in `ctx.folder` whose names come from `ctx.file_name(part)`. `close()` returns what it wrote;
+`abort()` removes every partial file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal, Protocol
+
+# Kinds of mapped values; writers use them to decide how to render a cell.
+ValueKind = Literal["text", "integer", "decimal", "money", "date", "datetime", "bool", "list", "object"]
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """Prefix text a spreadsheet would run as a formula with an apostrophe (OWASP CSV injection advice)."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+@dataclass(frozen=True)
+class ColumnInfo:
+    header: str
+    kind: ValueKind = "text"
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    path: Path
+    rows: int
+    content_type: str
+
+
+@dataclass
+class WriterContext:
+    folder: Path  # existing working folder; every file goes directly inside it
+    file_name: Callable[[int], str]  # part number (1-based) -> file name, already confined and unique
+    columns: Sequence[ColumnInfo]
+    options: Mapping[str, Any]  # validated by the writer's `validate_options`
+    # reference data for formats that carry it (XLSX suppliers/categories sheets)
+    iter_suppliers: Callable[[], Iterator[Mapping[str, Any]]] = field(default=lambda: iter(()))
+    iter_categories: Callable[[], Iterator[Mapping[str, Any]]] = field(default=lambda: iter(()))
+
+
+class FormatWriter(Protocol):
+    """A streaming writer. `name` is its registry key, `extension` the file suffix without dot."""
+
+    name: ClassVar[str]
+    extension: ClassVar[str]
+    content_type: ClassVar[str]
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the options with defaults filled in; raise TemplateError naming a bad option."""
+        ...
+
+    @classmethod
+    def relations(cls, options: Mapping[str, Any]) -> set[str]:
+        """Relations the writer reads from `record` (e.g. {"images", "variants"} for nested JSON)."""
+        ...
+
+    def __init__(self, ctx: WriterContext) -> None: ...
+
+    def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
+        """Write one product: `values` in column order, `record` the product with its loaded relations."""
+        ...
+
+    def close(self) -> list[OutputFile]:
+        """Finish every file and return them in order."""
+        ...
+
+    def abort(self) -> None:
+        """Stop and remove every file written so far."""
+        ...

@@ -1,0 +1,101 @@
+"""Engine tables beside the catalogue: schema version, templates, export jobs, artifacts, exclusions."""
+
+from __future__ import annotations
+
+from peewee import (
+    AutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
+
+from engine.catalog.models import CATALOG_MODELS, BaseModel, utcnow
+from engine.fields import JSONTextField
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "partial")
+
+
+class SchemaVersion(BaseModel):
+    version = IntegerField(primary_key=True)
+    description = TextField()
+    applied_at = DateTimeField(default=utcnow)
+
+
+class Template(BaseModel):
+    """A saved, reusable export definition (format, selection, columns, options) — see pipeline.spec."""
+
+    id = AutoField()
+    name = CharField(max_length=128, unique=True)
+    description = TextField(default="")
+    format = CharField(max_length=32)
+    spec = JSONTextField()  # the full ExportSpec as a dict
+    version = IntegerField(default=1)
+    predefined = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class TemplateVersion(BaseModel):
+    """Every saved state of a template, so a job can be replayed and diffed."""
+
+    template = ForeignKeyField(Template, backref="versions", on_delete="CASCADE")
+    version = IntegerField()
+    spec = JSONTextField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("template", "version"), True),)
+
+
+class ExportJob(BaseModel):
+    id = AutoField()
+    template_name = CharField(max_length=128, null=True)
+    template_version = IntegerField(null=True)
+    spec = JSONTextField()  # exact snapshot the job ran with
+    status = CharField(max_length=16, default="queued", index=True)
+    phase = CharField(max_length=16, default="")
+    requested_by = CharField(max_length=128, default="cli")
+    total = IntegerField(default=0)
+    processed = IntegerField(default=0)
+    exported = IntegerField(default=0)
+    excluded = IntegerField(default=0)
+    failed = IntegerField(default=0)
+    error = TextField(null=True)
+    report = JSONTextField(null=True)  # summary: exclusions by rule, timings
+    checkpoint = JSONTextField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    started_at = DateTimeField(null=True)
+    finished_at = DateTimeField(null=True)
+
+
+class Artifact(BaseModel):
+    id = AutoField()
+    job = ForeignKeyField(ExportJob, backref="artifacts", null=True, on_delete="CASCADE")
+    name = CharField(max_length=255)
+    format = CharField(max_length=32)
+    content_type = CharField(max_length=128)
+    rows = IntegerField(default=0)
+    size = BigIntegerField(default=0)
+    sha256 = CharField(max_length=64)
+    location = TextField()  # path of the file (or URL of its storage)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField(index=True)
+
+
+class JobExclusion(BaseModel):
+    """A product left out of an export, with the rule it broke."""
+
+    job = ForeignKeyField(ExportJob, backref="exclusions", on_delete="CASCADE")
+    product_id = IntegerField()
+    sku = CharField(max_length=64, null=True)
+    ean = CharField(max_length=14, null=True)
+    rule = CharField(max_length=64)
+    message = TextField()
+
+
+ENGINE_MODELS = [SchemaVersion, Template, TemplateVersion, ExportJob, Artifact, JobExclusion]
+ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]

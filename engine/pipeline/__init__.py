@@ -1,0 +1,1 @@
+"""The export pipeline: select -> map -> validate -> write -> artifacts. Plain Python, no queue or RPC."""

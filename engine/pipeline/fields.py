@@ -1,0 +1,187 @@
+"""The fields a template can read, their kinds, and how a source path is compiled into a getter."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import TemplateError
+from engine.formats.base import ValueKind
+
+# Product table columns a template may name directly.
+PRODUCT_FIELDS: dict[str, ValueKind] = {
+    "id": "integer",
+    "sku": "text",
+    "ean": "text",
+    "upc": "text",
+    "gtin": "text",
+    "mpn": "text",
+    "asin": "text",
+    "title": "text",
+    "description": "text",
+    "short_description": "text",
+    "brand": "text",
+    "status": "text",
+    "price": "money",
+    "compare_at_price": "money",
+    "sale_price": "money",
+    "cost_price": "money",
+    "currency": "text",
+    "tax_rate": "decimal",
+    "stock": "integer",
+    "weight": "decimal",
+    "width": "decimal",
+    "height": "decimal",
+    "depth": "decimal",
+    "tags": "list",
+    "attributes": "object",
+    "bullet_points": "list",
+    "seo_title": "text",
+    "seo_description": "text",
+    "created_at": "datetime",
+    "updated_at": "datetime",
+    "completeness": "integer",
+    "grade": "text",
+}
+JSON_COLUMNS = frozenset({"tags", "attributes", "bullet_points"})
+
+# Relations loaded per chunk: name -> (sub-fields and kinds, the sub-field used when none is named).
+RELATIONS: dict[str, tuple[dict[str, ValueKind], str]] = {
+    "category": ({"id": "integer", "name": "text", "path": "text", "slug": "text"}, "path"),
+    "categories": ({"id": "integer", "name": "text", "path": "text", "slug": "text"}, "path"),
+    "images": ({"url": "text", "alt": "text", "position": "integer", "is_primary": "bool"}, "url"),
+    "suppliers": (
+        {
+            "code": "text",
+            "name": "text",
+            "country": "text",
+            "supplier_sku": "text",
+            "cost_price": "money",
+            "stock": "integer",
+            "position": "integer",
+        },
+        "code",
+    ),
+    "variants": (
+        {
+            "sku": "text",
+            "ean": "text",
+            "options": "object",
+            "price": "money",
+            "stock": "integer",
+            "weight": "decimal",
+            "image_url": "text",
+            "position": "integer",
+        },
+        "sku",
+    ),
+}
+LIST_RELATIONS = frozenset({"categories", "images", "suppliers", "variants"})
+
+_PATH = re.compile(r"^(?P<root>[a-z_][a-z0-9_]*)(?:\[(?P<index>-?\d+)\])?(?:\.(?P<sub>[A-Za-z0-9_\- ]+))?$")
+
+Getter = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A parsed source path such as `images[0].url`, with what it needs loaded and the kind it yields."""
+
+    path: str
+    root: str
+    index: int | None
+    sub: str | None
+    kind: ValueKind
+
+    @property
+    def needs_column(self) -> str | None:
+        return self.root if self.root in PRODUCT_FIELDS else None
+
+    @property
+    def needs_relation(self) -> str | None:
+        return self.root if self.root in RELATIONS else None
+
+
+def parse_path(path: str, column: str) -> FieldRef:
+    """Parse and check a source path; raise TemplateError naming the column when it is not a known field."""
+    match = _PATH.match(path.strip())
+    if not match:
+        raise TemplateError(f"source {path!r} is not a field path (e.g. title, images[0].url)", column)
+    root, index_text, sub = match["root"], match["index"], match["sub"]
+    index = int(index_text) if index_text is not None else None
+    if root in PRODUCT_FIELDS:
+        kind = PRODUCT_FIELDS[root]
+        if root == "attributes":
+            if index is not None:
+                raise TemplateError("attributes take a name (attributes.color), not an index", column)
+            return FieldRef(path, root, None, sub, "text" if sub else "object")
+        if sub is not None:
+            raise TemplateError(f"field {root!r} has no sub-field {sub!r}", column)
+        if index is not None:
+            if kind != "list":
+                raise TemplateError(f"field {root!r} is not a list and cannot be indexed", column)
+            kind = "text"
+        return FieldRef(path, root, index, None, kind)
+    if root in RELATIONS:
+        subfields, default_sub = RELATIONS[root]
+        if sub is not None and sub not in subfields:
+            known = ", ".join(subfields)
+            raise TemplateError(f"{root!r} has no sub-field {sub!r} (known: {known})", column)
+        if index is not None and root not in LIST_RELATIONS:
+            raise TemplateError(f"{root!r} is not a list and cannot be indexed", column)
+        sub_kind = subfields[sub or default_sub]
+        kind = sub_kind if (index is not None or root not in LIST_RELATIONS) else "list"
+        return FieldRef(path, root, index, sub or default_sub, kind)
+    known_fields = ", ".join([*PRODUCT_FIELDS, *RELATIONS])
+    raise TemplateError(f"unknown field {root!r} (known: {known_fields})", column)
+
+
+def make_getter(ref: FieldRef) -> Getter:
+    """A fast function record -> value for a parsed path."""
+    root, index, sub = ref.root, ref.index, ref.sub
+    if root == "attributes":
+        if sub is None:
+            return lambda rec: rec.get("attributes")
+
+        def attribute(rec: dict[str, Any]) -> Any:
+            attrs = rec.get("attributes")
+            return attrs.get(sub) if attrs else None
+
+        return attribute
+    if root in PRODUCT_FIELDS:
+        if index is None:
+            return lambda rec: rec.get(root)
+
+        def nth_item(rec: dict[str, Any]) -> Any:
+            items = rec.get(root)
+            try:
+                return items[index] if items else None
+            except IndexError:
+                return None
+
+        return nth_item
+    assert sub is not None
+    if root not in LIST_RELATIONS:
+
+        def single(rec: dict[str, Any]) -> Any:
+            obj = rec.get(root)
+            return obj.get(sub) if obj else None
+
+        return single
+    if index is None:
+
+        def every(rec: dict[str, Any]) -> Any:
+            return [item.get(sub) for item in rec.get(root) or ()]
+
+        return every
+
+    def nth(rec: dict[str, Any]) -> Any:
+        items = rec.get(root)
+        try:
+            return items[index].get(sub) if items else None
+        except IndexError:
+            return None
+
+    return nth

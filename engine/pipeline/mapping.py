@@ -1,0 +1,144 @@
+"""Columns -> one compiled function per column: getter (field, literal or pattern) then transformations."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from engine.errors import TemplateError
+from engine.formats.base import ColumnInfo, ValueKind
+from engine.pipeline.fields import Getter, make_getter, parse_path
+from engine.pipeline.transforms import build_step
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+COLUMN_KEYS = {"header", "source", "literal", "pattern", "transforms"}
+
+
+@dataclass
+class CompiledColumns:
+    """What a template's columns need loaded, and how to turn a product record into a row."""
+
+    infos: list[ColumnInfo]
+    converters: list[Getter]
+    product_columns: set[str] = field(default_factory=set)
+    relations: set[str] = field(default_factory=set)
+
+    def row(self, record: dict[str, Any]) -> list[Any]:
+        return [convert(record) for convert in self.converters]
+
+    def preview(self, record: dict[str, Any]) -> dict[str, Any]:
+        return {info.header: value for info, value in zip(self.infos, self.row(record), strict=True)}
+
+
+def _render_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, list):
+        return "|".join(_render_text(v) for v in value)
+    return str(value)
+
+
+def _pattern_getter(pattern: str, column: str, needs: CompiledColumns) -> Getter:
+    parts: list[str | Getter] = []
+    pos = 0
+    for match in _PLACEHOLDER.finditer(pattern):
+        parts.append(pattern[pos : match.start()])
+        ref = parse_path(match[1], column)
+        _need(ref.needs_column, ref.needs_relation, needs)
+        parts.append(make_getter(ref))
+        pos = match.end()
+    parts.append(pattern[pos:])
+    pieces = [p for p in parts if p != ""]
+
+    def render(rec: dict[str, Any]) -> str:
+        return "".join(p if isinstance(p, str) else _render_text(p(rec)) for p in pieces).strip()
+
+    return render
+
+
+def _constant(value: Any) -> Getter:
+    return lambda _rec: value
+
+
+def _need(column: str | None, relation: str | None, needs: CompiledColumns) -> None:
+    if column:
+        needs.product_columns.add(column)
+    if relation:
+        needs.relations.add(relation)
+
+
+def _chain(getter: Getter, steps: Sequence[Callable[[Any, Mapping[str, Any]], Any]]) -> Getter:
+    if not steps:
+        return getter
+    if len(steps) == 1:
+        (only,) = steps
+        return lambda rec: only(getter(rec), rec)
+
+    def run(rec: dict[str, Any]) -> Any:
+        value = getter(rec)
+        for step in steps:
+            value = step(value, rec)
+        return value
+
+    return run
+
+
+def compile_columns(columns: Sequence[Mapping[str, Any]]) -> CompiledColumns:
+    """Check every column and compile it; raise TemplateError naming the column at the first problem."""
+    out = CompiledColumns(infos=[], converters=[])
+    seen: dict[str, int] = {}
+    for position, column in enumerate(columns, start=1):
+        if not isinstance(column, Mapping):
+            raise TemplateError("a column must be an object with a header and a source", f"columns[{position}]")
+        header = column.get("header")
+        label = f"column {position} ({header!r})" if header else f"column {position}"
+        if not isinstance(header, str) or not header.strip():
+            raise TemplateError("a column needs a non-empty header", label)
+        unknown = set(column) - COLUMN_KEYS
+        if unknown:
+            raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", label)
+        if header.casefold() in seen:
+            raise TemplateError(f"duplicate header (also column {seen[header.casefold()]})", label)
+        seen[header.casefold()] = position
+        sources = [k for k in ("source", "literal", "pattern") if k in column]
+        if len(sources) != 1:
+            raise TemplateError("a column needs exactly one of source, literal or pattern", label)
+        kind: ValueKind
+        getter: Getter
+        if "source" in column:
+            if not isinstance(column["source"], str):
+                raise TemplateError("source must be a field path", label)
+            ref = parse_path(column["source"], label)
+            _need(ref.needs_column, ref.needs_relation, out)
+            getter, kind = make_getter(ref), ref.kind
+        elif "literal" in column:
+            literal = column["literal"]
+            if not isinstance(literal, str | int | float | bool) and literal is not None:
+                raise TemplateError("literal must be text, a number or a boolean", label)
+            getter = _constant(literal)
+            kind = "text" if isinstance(literal, str) or literal is None else "decimal"
+            if isinstance(literal, bool):
+                kind = "bool"
+            elif isinstance(literal, int):
+                kind = "integer"
+        else:
+            if not isinstance(column["pattern"], str):
+                raise TemplateError("pattern must be text", label)
+            getter, kind = _pattern_getter(column["pattern"], label, out), "text"
+        steps = []
+        raw_steps = column.get("transforms") or []
+        if not isinstance(raw_steps, list):
+            raise TemplateError("transforms must be a list", label)
+        for step in raw_steps:
+            fn, step_kind = build_step(step, label)
+            steps.append(fn)
+            if step_kind is not None:
+                kind = step_kind
+        out.infos.append(ColumnInfo(header=header, kind=kind))
+        out.converters.append(_chain(getter, steps))
+    return out

@@ -1,0 +1,76 @@
+"""File names from a pattern, always confined to the export folder whatever the pattern says."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from pathlib import Path
+
+from engine.catalog.text import slugify
+from engine.errors import OutputError, TemplateError
+
+PLACEHOLDERS = ("template", "date", "datetime", "timestamp", "format", "count", "part")
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+_UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
+MAX_NAME = 180
+
+
+def check_pattern(pattern: str) -> None:
+    for match in _PLACEHOLDER.finditer(pattern):
+        if match[1] not in PLACEHOLDERS:
+            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+            raise TemplateError(f"unknown placeholder {match[0]} (known: {known})", "file_name")
+    if not pattern.strip():
+        raise TemplateError("must not be empty", "file_name")
+
+
+def safe_file_name(name: str) -> str:
+    """A single path component: separators and control characters replaced, no leading dots, bounded."""
+    name = unicodedata.normalize("NFC", name)
+    name = re.sub(r"\.{2,}", ".", _UNSAFE.sub("_", name)).strip("._ ")
+    return name[:MAX_NAME].rstrip("._ ") or "export"
+
+
+def render_name(
+    pattern: str,
+    *,
+    template: str,
+    fmt: str,
+    extension: str,
+    when: dt.datetime,
+    count: int,
+    part: int,
+    parts: int,
+) -> str:
+    """Render the pattern for one file; adds `-partN` when there are several files and no {part}."""
+    values = {
+        "template": slugify(template) or "export",
+        "date": when.strftime("%Y-%m-%d"),
+        "datetime": when.strftime("%Y%m%d-%H%M%S"),
+        "timestamp": str(int(when.timestamp())),
+        "format": fmt,
+        "count": str(count),
+        "part": str(part),
+    }
+    text = _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), pattern)
+    stem, dot, ext = text.rpartition(".")
+    if not dot or ext.lower() != extension:
+        stem = text
+    if parts > 1 and "{part}" not in pattern:
+        stem = f"{stem}-part{part}"
+    return f"{safe_file_name(stem)}.{extension}"
+
+
+def unique_target(folder: Path, name: str) -> Path:
+    """`folder/name`, or `folder/name-2.ext`... when it exists; checks the result stays inside `folder`."""
+    root = folder.resolve()
+    candidate = root / name
+    stem, suffix = candidate.stem, candidate.suffix
+    n = 2
+    while candidate.exists():
+        candidate = root / f"{stem}-{n}{suffix}"
+        n += 1
+    if candidate.resolve().parent != root:
+        raise OutputError(f"file name {name!r} leaves the export folder")
+    return candidate

@@ -1,0 +1,249 @@
+"""The whole export flow for one spec: select -> map -> validate -> write -> name and hash the files.
+
+Plain Python: the CLI runs it inline, a worker task wraps it. Callers observe it through callbacks
+(progress per chunk, exclusions) and may cancel it between chunks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Cancelled, EmptySelection, OutputError
+from engine.formats.base import FormatWriter, WriterContext
+from engine.formats.registry import get_writer
+from engine.pipeline.mapping import compile_columns
+from engine.pipeline.naming import render_name, unique_target
+from engine.pipeline.select import (
+    ProductLoader,
+    count_selected,
+    iter_categories,
+    iter_suppliers,
+    selection_where,
+)
+from engine.pipeline.spec import ExportSpec
+from engine.pipeline.validate import compile_rules
+from engine.settings import Settings
+
+
+@dataclass
+class Progress:
+    phase: str
+    total: int
+    processed: int = 0
+    exported: int = 0
+    excluded: int = 0
+    elapsed: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return self.processed / self.elapsed if self.elapsed > 0 else 0.0
+
+    @property
+    def eta(self) -> float | None:
+        rate = self.rate
+        return (self.total - self.processed) / rate if rate > 0 else None
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    product_id: int
+    sku: str | None
+    ean: str | None
+    rule: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    path: Path
+    rows: int
+    size: int
+    sha256: str
+    content_type: str
+    format: str
+
+
+@dataclass
+class ExportResult:
+    files: list[ExportFile]
+    total: int
+    exported: int
+    excluded: int
+    excluded_by_rule: dict[str, int]
+    seconds: float
+    started_at: dt.datetime
+    samples: list[Exclusion] = field(default_factory=list)  # the first few exclusions, for summaries
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def format_defaults(settings: Settings) -> dict[str, dict[str, Any]]:
+    """Format options whose default comes from the settings (a template's own value wins)."""
+    return {"xlsx": {"max_rows": settings.xlsx_max_rows}}
+
+
+class ExportRun:
+    """One export of `spec` into `out_dir`. Call `execute()` once."""
+
+    def __init__(
+        self,
+        spec: ExportSpec,
+        settings: Settings,
+        *,
+        template_name: str = "export",
+        out_dir: Path | None = None,
+        allow_empty: bool = False,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_exclusions: Callable[[list[Exclusion]], None] | None = None,
+        should_cancel: Callable[[], bool] | None = None,
+        now: dt.datetime | None = None,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.template_name = template_name
+        self.out_dir = Path(out_dir or settings.export_dir)
+        self.allow_empty = allow_empty
+        self.on_progress = on_progress or (lambda _p: None)
+        self.on_exclusions = on_exclusions or (lambda _e: None)
+        self.should_cancel = should_cancel or (lambda: False)
+        self.now = now
+
+    def _prepare_folder(self) -> Path:
+        try:
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            work = self.out_dir / f".work-{uuid.uuid4().hex}"
+            work.mkdir()
+        except OSError as exc:
+            raise OutputError(f"cannot write to the export folder {self.out_dir}: {exc.strerror or exc}") from exc
+        return work
+
+    def execute(self) -> ExportResult:
+        started = time.monotonic()
+        started_at = self.now or dt.datetime.now().replace(microsecond=0)
+        spec = self.spec
+        writer_cls = get_writer(spec.format)
+        options = writer_cls.validate_options({**format_defaults(self.settings).get(spec.format, {}), **spec.options})
+        columns = compile_columns(spec.columns)
+        rules = compile_rules(spec.rules)
+        where = selection_where(spec.selection, spec.statuses)
+        total = count_selected(where)
+        if total == 0 and not self.allow_empty:
+            raise EmptySelection("the selection matches no product (check the statuses, categories and filters)")
+        loader = ProductLoader(
+            where,
+            columns.product_columns | rules.product_columns,
+            columns.relations | rules.relations | writer_cls.relations(options),
+            self.settings.chunk_size,
+        )
+        progress = Progress(phase="writing", total=total)
+        self.on_progress(progress)
+        work = self._prepare_folder()
+        ext = writer_cls.extension
+        ctx = WriterContext(
+            folder=work,
+            file_name=lambda part: f"part-{part:05d}.{ext}",
+            columns=columns.infos,
+            options=options,
+            iter_suppliers=iter_suppliers,
+            iter_categories=iter_categories,
+        )
+        by_rule: Counter[str] = Counter()
+        samples: list[Exclusion] = []
+        writer: FormatWriter | None = None
+        try:
+            writer = writer_cls(ctx)
+            write, row, first_failure = writer.write, columns.row, rules.first_failure
+            for chunk in loader.chunks():
+                if self.should_cancel():
+                    raise Cancelled("the export was cancelled")
+                excluded: list[Exclusion] = []
+                for record in chunk:
+                    failure = first_failure(record) if rules.checks else None
+                    if failure is None:
+                        write(row(record), record)
+                    else:
+                        excluded.append(Exclusion(record["id"], record["sku"], record["ean"], *failure))
+                if excluded:
+                    by_rule.update(e.rule for e in excluded)
+                    samples.extend(excluded[: max(0, 20 - len(samples))])
+                    self.on_exclusions(excluded)
+                progress.processed += len(chunk)
+                progress.excluded += len(excluded)
+                progress.exported = progress.processed - progress.excluded
+                progress.elapsed = time.monotonic() - started
+                self.on_progress(progress)
+            outputs = writer.close()
+            writer = None
+            files = self._publish(outputs, started_at, ext)
+        except BaseException as exc:
+            if writer is not None:
+                writer.abort()
+            shutil.rmtree(work, ignore_errors=True)
+            if isinstance(exc, OSError):
+                raise OutputError(f"writing the export failed: {exc.strerror or exc}") from exc
+            raise
+        shutil.rmtree(work, ignore_errors=True)
+        progress.phase = "done"
+        progress.elapsed = time.monotonic() - started
+        self.on_progress(progress)
+        return ExportResult(
+            files=files,
+            total=total,
+            exported=progress.exported,
+            excluded=progress.excluded,
+            excluded_by_rule=dict(by_rule),
+            seconds=progress.elapsed,
+            started_at=started_at,
+            samples=samples,
+        )
+
+    def _publish(self, outputs: list[Any], started_at: dt.datetime, ext: str) -> list[ExportFile]:
+        """Move finished files from the work folder to their final names, hashing each."""
+        files = []
+        for part, output in enumerate(outputs, start=1):
+            name = render_name(
+                self.spec.file_name,
+                template=self.template_name,
+                fmt=self.spec.format,
+                extension=ext,
+                when=started_at,
+                count=output.rows,
+                part=part,
+                parts=len(outputs),
+            )
+            target = unique_target(self.out_dir, name)
+            os.replace(output.path, target)
+            files.append(
+                ExportFile(
+                    target,
+                    output.rows,
+                    target.stat().st_size,
+                    sha256_of(target),
+                    output.content_type,
+                    self.spec.format,
+                )
+            )
+        return files
+
+
+def run_export(spec: ExportSpec | Mapping[str, Any], settings: Settings, **kwargs: Any) -> ExportResult:
+    """Convenience: validate `spec` when given as a dict, then run it."""
+    if not isinstance(spec, ExportSpec):
+        spec = ExportSpec.from_dict(spec)
+    return ExportRun(spec, settings, **kwargs).execute()

@@ -1,0 +1,130 @@
+"""ExportSpec: what one export needs (format, selection, columns, rules, options, file name), as data."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.catalog.models import PRODUCT_STATUSES
+from engine.errors import TemplateError
+
+SELECTION_KEYS = {
+    "categories": list,
+    "suppliers": list,
+    "statuses": list,
+    "ids": list,
+    "skus": list,
+    "eans": list,
+    "brands": list,
+    "tags": list,
+    "stock_min": int,
+    "stock_max": int,
+    "price_min": (int, float, str),
+    "price_max": (int, float, str),
+    "has_images": bool,
+    "has_price": bool,
+    "has_ean": bool,
+    "completeness_min": int,
+    "updated_since": str,
+}
+DEFAULT_FILE_NAME = "{template}-{datetime}.{format}"
+DEFAULT_STATUSES = ["active"]
+
+
+def _check_selection(selection: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in selection.items():
+        expected = SELECTION_KEYS.get(key)
+        field_name = f"selection.{key}"
+        if expected is None:
+            raise TemplateError(f"unknown selection criterion (known: {', '.join(SELECTION_KEYS)})", field_name)
+        if value is None or value == []:
+            continue
+        if isinstance(value, bool) and expected is not bool:
+            raise TemplateError(f"must be {expected}, got {value!r}", field_name)
+        if not isinstance(value, expected):  # type: ignore[arg-type]
+            raise TemplateError(f"has the wrong type ({type(value).__name__})", field_name)
+        out[key] = value
+    for status in out.get("statuses", []):
+        if status not in PRODUCT_STATUSES:
+            raise TemplateError(
+                f"unknown status {status!r} (known: {', '.join(PRODUCT_STATUSES)})", "selection.statuses"
+            )
+    if "updated_since" in out:
+        try:
+            dt.datetime.fromisoformat(out["updated_since"])
+        except ValueError:
+            raise TemplateError("must be an ISO date or date-time", "selection.updated_since") from None
+    if "ids" in out and not all(isinstance(i, int) and not isinstance(i, bool) for i in out["ids"]):
+        raise TemplateError("must be a list of integers", "selection.ids")
+    return out
+
+
+@dataclass
+class ExportSpec:
+    format: str
+    columns: list[dict[str, Any]] = field(default_factory=list)
+    selection: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    rules: list[dict[str, Any]] = field(default_factory=list)
+    file_name: str = DEFAULT_FILE_NAME
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ExportSpec:
+        """Build and fully validate a spec (format, options, columns, rules, selection)."""
+        known = {"format", "columns", "selection", "options", "rules", "file_name"}
+        unknown = set(data) - known
+        if unknown:
+            raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", "template")
+        if not isinstance(data.get("format"), str):
+            raise TemplateError("a format is required", "format")
+        spec = cls(
+            format=data["format"],
+            columns=copy.deepcopy(list(data.get("columns") or [])),
+            selection=_check_selection(data.get("selection") or {}),
+            options=dict(data.get("options") or {}),
+            rules=copy.deepcopy(list(data.get("rules") or [])),
+            file_name=str(data.get("file_name") or DEFAULT_FILE_NAME),
+        )
+        spec.validate()
+        return spec
+
+    def validate(self) -> None:
+        from engine.formats.registry import get_writer
+        from engine.pipeline.mapping import compile_columns
+        from engine.pipeline.naming import check_pattern
+        from engine.pipeline.validate import compile_rules
+
+        get_writer(self.format).validate_options(self.options)
+        if not self.columns:
+            raise TemplateError("a template needs at least one column", "columns")
+        compile_columns(self.columns)
+        compile_rules(self.rules)
+        check_pattern(self.file_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "columns": copy.deepcopy(self.columns),
+            "selection": copy.deepcopy(self.selection),
+            "options": copy.deepcopy(self.options),
+            "rules": copy.deepcopy(self.rules),
+            "file_name": self.file_name,
+        }
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> ExportSpec:
+        """A new, validated spec with `overrides` applied (selection and options are merged key by key)."""
+        data = self.to_dict()
+        for key, value in overrides.items():
+            if key in {"selection", "options"} and isinstance(value, Mapping):
+                data[key] = {**data[key], **value}
+            else:
+                data[key] = value
+        return ExportSpec.from_dict(data)
+
+    @property
+    def statuses(self) -> list[str]:
+        return list(self.selection.get("statuses") or DEFAULT_STATUSES)

@@ -1,0 +1,417 @@
+"""The fixed, safe vocabulary of transformations (no eval). Each is built once per column from its args.
+
+A transformation is declared with its arguments (name -> type and default) and a builder that returns a
+function `(value, record) -> value`. Arguments are checked when a template is saved or an export starts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+from engine.catalog.gtin import normalize_gtin
+from engine.catalog.text import html_to_text, slugify, strip_html
+from engine.errors import TemplateError
+from engine.formats.base import ValueKind
+
+Fn = Callable[[Any, Mapping[str, Any]], Any]
+REQUIRED = object()
+MAX_REGEX = 500
+
+
+@dataclass(frozen=True)
+class Transform:
+    name: str
+    args: Mapping[str, tuple[type | tuple[type, ...], Any]]  # arg -> (accepted types, default or REQUIRED)
+    build: Callable[..., Fn]
+    kind: ValueKind | None  # kind of the result; None keeps the input kind
+    doc: str
+
+
+REGISTRY: dict[str, Transform] = {}
+
+
+def transform(
+    name: str, kind: ValueKind | None = None, **args: tuple[type | tuple[type, ...], Any]
+) -> Callable[[Callable[..., Fn]], Callable[..., Fn]]:
+    def register(build: Callable[..., Fn]) -> Callable[..., Fn]:
+        REGISTRY[name] = Transform(name, args, build, kind, (build.__doc__ or "").strip())
+        return build
+
+    return register
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, list):
+        return "|".join(_text(v) for v in value)
+    return str(value)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Decimal):
+        return value
+    try:
+        return Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        return None
+
+
+def on_text(func: Callable[[str], Any]) -> Fn:
+    """Apply `func` to text; None stays None, other values are turned into text first."""
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return [func(_text(v)) if v is not None else None for v in value]
+        return func(value if isinstance(value, str) else _text(value))
+
+    return apply
+
+
+def on_number(func: Callable[[Decimal, Mapping[str, Any]], Any]) -> Fn:
+    def apply(value: Any, rec: Mapping[str, Any]) -> Any:
+        number = _decimal(value)
+        return None if number is None else func(number, rec)
+
+    return apply
+
+
+# --- text -----------------------------------------------------------------------------------------------------
+
+
+@transform("upper", "text")
+def _upper() -> Fn:
+    """Upper-case."""
+    return on_text(str.upper)
+
+
+@transform("lower", "text")
+def _lower() -> Fn:
+    """Lower-case."""
+    return on_text(str.lower)
+
+
+@transform("capitalize", "text")
+def _capitalize() -> Fn:
+    """First letter upper-case, the rest unchanged."""
+    return on_text(lambda s: s[:1].upper() + s[1:])
+
+
+@transform("trim", "text")
+def _trim() -> Fn:
+    """Remove leading and trailing whitespace."""
+    return on_text(str.strip)
+
+
+@transform("strip_html", "text")
+def _strip_html() -> Fn:
+    """Remove HTML tags and entities, on one line."""
+    return on_text(strip_html)
+
+
+@transform("html_to_text", "text")
+def _html_to_text() -> Fn:
+    """Plain text keeping paragraph and list breaks as new lines."""
+    return on_text(html_to_text)
+
+
+@transform("truncate", "text", length=(int, REQUIRED), ellipsis=(str, ""), words=(bool, False))
+def _truncate(length: int, ellipsis: str, words: bool) -> Fn:
+    """At most `length` characters, `ellipsis` included; `words` cuts at a word boundary."""
+    if length < 1 or len(ellipsis) >= length:
+        raise ValueError("length must be at least 1 and longer than the ellipsis")
+
+    def cut(s: str) -> str:
+        if len(s) <= length:
+            return s
+        head = s[: length - len(ellipsis)]
+        if words and " " in head:
+            head = head.rsplit(" ", 1)[0].rstrip()
+        return head + ellipsis
+
+    return on_text(cut)
+
+
+@transform("replace", "text", old=(str, REQUIRED), new=(str, ""))
+def _replace(old: str, new: str) -> Fn:
+    """Replace every `old` with `new`."""
+    if not old:
+        raise ValueError("old must not be empty")
+    return on_text(lambda s: s.replace(old, new))
+
+
+@transform("regex_replace", "text", pattern=(str, REQUIRED), replacement=(str, ""), ignore_case=(bool, False))
+def _regex_replace(pattern: str, replacement: str, ignore_case: bool) -> Fn:
+    """Replace matches of a regular expression (`\\1` refers to a group)."""
+    if len(pattern) > MAX_REGEX:
+        raise ValueError(f"pattern is longer than {MAX_REGEX} characters")
+    try:
+        regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
+        regex.sub(replacement, "")  # checks group references in the replacement
+    except re.error as exc:
+        raise ValueError(f"bad regular expression: {exc}") from None
+    return on_text(lambda s: regex.sub(replacement, s))
+
+
+@transform("prefix", "text", text=(str, REQUIRED))
+def _prefix(text: str) -> Fn:
+    """Put `text` before a non-empty value."""
+    return on_text(lambda s: text + s if s else s)
+
+
+@transform("suffix", "text", text=(str, REQUIRED))
+def _suffix(text: str) -> Fn:
+    """Put `text` after a non-empty value."""
+    return on_text(lambda s: s + text if s else s)
+
+
+@transform("default", None, value=((str, int, float, bool), REQUIRED))
+def _default(value: Any) -> Fn:
+    """Use `value` when the value is empty (None, empty text or empty list)."""
+
+    def apply(current: Any, _rec: Mapping[str, Any]) -> Any:
+        return value if current is None or current == "" or current == [] else current
+
+    return apply
+
+
+@transform("slugify", "text", separator=(str, "-"))
+def _slugify(separator: str) -> Fn:
+    """Lower-case ASCII letters, digits and separators ("Crème brûlée" -> "creme-brulee")."""
+    return on_text(lambda s: slugify(s, separator))
+
+
+# --- lists ----------------------------------------------------------------------------------------------------
+
+
+@transform("join", "text", separator=(str, "|"))
+def _join(separator: str) -> Fn:
+    """Join a list into text."""
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if isinstance(value, list):
+            return separator.join(_text(v) for v in value if v is not None and v != "")
+        return value
+
+    return apply
+
+
+@transform("split", "list", separator=(str, "|"))
+def _split(separator: str) -> Fn:
+    """Split text into a list (empty parts dropped)."""
+    if not separator:
+        raise ValueError("separator must not be empty")
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if isinstance(value, str):
+            return [p.strip() for p in value.split(separator) if p.strip()]
+        return value
+
+    return apply
+
+
+@transform("first", None)
+def _first() -> Fn:
+    """The first item of a list."""
+    return _nth(0)
+
+
+@transform("nth", None, index=(int, REQUIRED))
+def _nth(index: int) -> Fn:
+    """The item at `index` of a list (0 is the first; -1 the last)."""
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if isinstance(value, list):
+            try:
+                return value[index]
+            except IndexError:
+                return None
+        return value
+
+    return apply
+
+
+@transform("map", None, table=(dict, REQUIRED), default=((str, type(None)), None))
+def _map(table: dict[str, Any], default: str | None) -> Fn:
+    """Look the value up in `table`; values not in it become `default` (or stay as they are when none)."""
+    lookup = {str(k): v for k, v in table.items()}
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        key = _text(value) if value is not None else ""
+        if key in lookup:
+            return lookup[key]
+        return value if default is None else default
+
+    return apply
+
+
+# --- numbers --------------------------------------------------------------------------------------------------
+
+
+def _quant(decimals: int) -> Decimal:
+    return Decimal(1).scaleb(-decimals)
+
+
+@transform(
+    "format_price",
+    "text",
+    decimals=(int, 2),
+    decimal_separator=(str, "."),
+    thousands_separator=(str, ""),
+    currency=((bool, str), False),
+)
+def _format_price(decimals: int, decimal_separator: str, thousands_separator: str, currency: bool | str) -> Fn:
+    """Price as text: `decimals`, separators, and a currency suffix (True: the product's currency)."""
+    if not 0 <= decimals <= 6:
+        raise ValueError("decimals must be between 0 and 6")
+    q = _quant(decimals)
+
+    def apply(number: Decimal, rec: Mapping[str, Any]) -> str:
+        text = f"{number.quantize(q, ROUND_HALF_UP):,.{decimals}f}"
+        text = text.replace(",", "\0").replace(".", decimal_separator).replace("\0", thousands_separator)
+        if currency is True:
+            return f"{text} {rec.get('currency') or 'EUR'}"
+        return f"{text} {currency}" if currency else text
+
+    return on_number(apply)
+
+
+@transform("markup", "money", percent=((int, float), REQUIRED))
+def _markup(percent: float) -> Fn:
+    """Increase by `percent` per cent (negative for a discount)."""
+    factor = 1 + Decimal(str(percent)) / 100
+    return on_number(lambda n, _rec: n * factor)
+
+
+@transform("multiply", "decimal", factor=((int, float), REQUIRED))
+def _multiply(factor: float) -> Fn:
+    """Multiply by `factor`."""
+    f = Decimal(str(factor))
+    return on_number(lambda n, _rec: n * f)
+
+
+@transform("round", "decimal", decimals=(int, 2))
+def _round(decimals: int) -> Fn:
+    """Round half up to `decimals` places."""
+    q = _quant(decimals)
+    return on_number(lambda n, _rec: n.quantize(q, ROUND_HALF_UP))
+
+
+@transform("tax_excluded", "money", decimals=(int, 2))
+def _tax_excluded(decimals: int) -> Fn:
+    """Tax-exclusive price from a tax-inclusive one, with the product's tax rate."""
+    q = _quant(decimals)
+
+    def apply(number: Decimal, rec: Mapping[str, Any]) -> Decimal:
+        rate = _decimal(rec.get("tax_rate")) or Decimal(0)
+        return (number / (1 + rate / 100)).quantize(q, ROUND_HALF_UP)
+
+    return on_number(apply)
+
+
+@transform("grams", "integer")
+def _grams() -> Fn:
+    """Kilograms to whole grams."""
+    return on_number(lambda n, _rec: int((n * 1000).quantize(Decimal(1), ROUND_HALF_UP)))
+
+
+# --- other ----------------------------------------------------------------------------------------------------
+
+_SAFE_DATE_DIRECTIVES = re.compile(r"%[^aAbBdHIjmMpSUwWyYzZ%]")
+
+
+@transform("date_format", "text", format=(str, "%Y-%m-%d"))
+def _date_format(format: str) -> Fn:
+    """Format a date with strftime directives (%Y %m %d %H %M %S ...)."""
+    if _SAFE_DATE_DIRECTIVES.search(format):
+        raise ValueError("format may only use the directives %a %A %b %B %d %H %I %j %m %M %p %S %U %w %W %y %Y %z %Z")
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if isinstance(value, dt.date):
+            return value.strftime(format)
+        if isinstance(value, str) and value:
+            try:
+                return dt.datetime.fromisoformat(value).strftime(format)
+            except ValueError:
+                return value
+        return value
+
+    return apply
+
+
+@transform("bool_format", "text", true=(str, "1"), false=(str, "0"))
+def _bool_format(true: str, false: str) -> Fn:
+    """Render a yes/no value as `true` or `false` text."""
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if value is None:
+            return false
+        if isinstance(value, str):
+            return true if value.strip().lower() in {"1", "true", "yes", "y", "oui", "active"} else false
+        return true if value else false
+
+    return apply
+
+
+@transform("gtin_normalize", "text", length=(int, 13))
+def _gtin_normalize(length: int) -> Fn:
+    """Zero-pad a valid GTIN to `length` digits (13 or 14); an invalid one becomes empty."""
+    if length not in (8, 12, 13, 14):
+        raise ValueError("length must be 8, 12, 13 or 14")
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if value is None:
+            return None
+        return normalize_gtin(str(value).strip(), length)
+
+    return apply
+
+
+# --- building ---------------------------------------------------------------------------------------------------
+
+
+def parse_step(step: Any, column: str) -> tuple[str, dict[str, Any]]:
+    """A step is "name" or {"name": ..., <arg>: ...}; returns (name, args)."""
+    if isinstance(step, str):
+        return step, {}
+    if isinstance(step, Mapping) and isinstance(step.get("name"), str):
+        return step["name"], {k: v for k, v in step.items() if k != "name"}
+    raise TemplateError(f"a transformation must be a name or an object with a name, got {step!r}", column)
+
+
+def build_step(step: Any, column: str) -> tuple[Fn, ValueKind | None]:
+    """Check a step's name and arguments and build its function."""
+    name, args = parse_step(step, column)
+    spec = REGISTRY.get(name)
+    if spec is None:
+        raise TemplateError(f"unknown transformation {name!r} (known: {', '.join(sorted(REGISTRY))})", column)
+    unknown = set(args) - set(spec.args)
+    if unknown:
+        raise TemplateError(f"{name}: unknown argument(s) {', '.join(sorted(unknown))}", column)
+    kwargs: dict[str, Any] = {}
+    for arg, (types, default) in spec.args.items():
+        if arg not in args:
+            if default is REQUIRED:
+                raise TemplateError(f"{name}: argument {arg!r} is required", column)
+            kwargs[arg] = default
+            continue
+        value = args[arg]
+        accepted = types if isinstance(types, tuple) else (types,)
+        bool_for_number = isinstance(value, bool) and bool not in accepted  # True is an int to Python
+        if bool_for_number or not isinstance(value, accepted):
+            names = " or ".join(t.__name__ for t in accepted)
+            raise TemplateError(f"{name}: argument {arg!r} must be {names}, got {value!r}", column)
+        kwargs[arg] = value
+    try:
+        return spec.build(**kwargs), spec.kind
+    except ValueError as exc:
+        raise TemplateError(f"{name}: {exc}", column) from None

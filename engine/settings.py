@@ -1,0 +1,110 @@
+"""Settings read once from the environment (and an optional `.env` file), then passed down."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ConfigError
+
+# name of the environment variable -> (attribute, default, help). The README table is checked against this.
+ENV_VARS: dict[str, tuple[str, str, str]] = {
+    "DATABASE_URL": (
+        "database_url",
+        "",
+        "Database URL; empty means SQLite at `$PM_EXPORTS_VAR_DIR/pm_exports.db`",
+    ),
+    "REDIS_URL": ("redis_url", "redis://127.0.0.1:6379/0", "Redis for queues and job events"),
+    "PM_EXPORTS_VAR_DIR": ("var_dir", "var", "Folder for the SQLite file, exports and temporary files"),
+    "PM_EXPORTS_EXPORT_DIR": (
+        "export_dir",
+        "",
+        "Where export files are written; empty means `$PM_EXPORTS_VAR_DIR/exports`",
+    ),
+    "PM_EXPORTS_CHUNK_SIZE": (
+        "chunk_size",
+        "1000",
+        "Products read per database round trip (and per checkpoint)",
+    ),
+    "PM_EXPORTS_XLSX_MAX_ROWS": (
+        "xlsx_max_rows",
+        "50000",
+        "Default product rows per XLSX file (at most 1048575)",
+    ),
+    "PM_EXPORTS_ARTIFACT_RETENTION_DAYS": ("artifact_retention_days", "30", "Days an export file is kept"),
+    "PM_EXPORTS_LOG_LEVEL": ("log_level", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR"),
+    "PM_EXPORTS_LOG_FORMAT": (
+        "log_format",
+        "auto",
+        "`json`, `text`, or `auto` (text on a terminal, JSON otherwise)",
+    ),
+}
+
+_INT_FIELDS = {"chunk_size", "xlsx_max_rows", "artifact_retention_days"}
+XLSX_ROW_LIMIT = 1_048_576  # rows in one Excel sheet, header included
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    var_dir: Path = Path("var")
+    export_dir: Path = Path("var/exports")
+    chunk_size: int = 1000
+    xlsx_max_rows: int = 50_000
+    artifact_retention_days: int = 30
+    log_level: str = "INFO"
+    log_format: str = "auto"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, dotenv: str | Path | None = ".env") -> Settings:
+        """Build settings from `env` (default: the process environment) over the values of a `.env` file."""
+        values: dict[str, str] = {}
+        if dotenv is not None and Path(dotenv).is_file():
+            from dotenv import dotenv_values
+
+            values.update({k: v for k, v in dotenv_values(dotenv).items() if v is not None})
+        values.update(os.environ if env is None else env)
+        raw: dict[str, Any] = {}
+        for var, (attr, default, _help) in ENV_VARS.items():
+            raw[attr] = values.get(var, default)
+        return cls.build(**raw)
+
+    @classmethod
+    def build(cls, **raw: Any) -> Settings:
+        """Validate and normalise raw values (strings allowed) into a Settings."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        out: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name in _INT_FIELDS:
+                try:
+                    out[name] = int(value)
+                except (TypeError, ValueError):
+                    var = next(v for v, spec in ENV_VARS.items() if spec[0] == name)
+                    raise ConfigError(f"{var} must be an integer, got {value!r}") from None
+            else:
+                out[name] = value
+        var_dir = Path(out.get("var_dir") or "var")
+        out["var_dir"] = var_dir
+        out["export_dir"] = Path(out["export_dir"]) if out.get("export_dir") else var_dir / "exports"
+        settings = cls(**out)
+        if settings.chunk_size < 1:
+            raise ConfigError("PM_EXPORTS_CHUNK_SIZE must be at least 1")
+        if not 1 <= settings.xlsx_max_rows < XLSX_ROW_LIMIT:
+            raise ConfigError(f"PM_EXPORTS_XLSX_MAX_ROWS must be between 1 and {XLSX_ROW_LIMIT - 1}")
+        if settings.log_format not in {"auto", "json", "text"}:
+            raise ConfigError("PM_EXPORTS_LOG_FORMAT must be auto, json or text")
+        return settings
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'pm_exports.db'}"
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
