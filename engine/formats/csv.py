@@ -1,0 +1,394 @@
+"""CSV writer: one streamed file, Excel-friendly by default (UTF-8 with BOM, `;`, CRLF, formulas neutralised).
+
+Cells are rendered by the value's actual type (a per-column converter picks the fast path for the column's
+kind once): None -> "", bool -> 1/0, Decimal -> fixed point (money: 2 decimals, half up), float -> shortest
+repr, date -> YYYY-MM-DD, datetime -> YYYY-MM-DD HH:MM:SS, list -> "|"-joined, dict -> compact JSON.
+
+Characters the chosen encoding cannot hold (in practice only with ISO-8859-1, or lone surrogates in bad
+data) follow `encoding_errors`: "transliterate" (default) folds each one to its closest Latin-1/ASCII form
+(NFKD without accents, plus a table: "œ" -> "oe", "€" -> "EUR", dashes -> "-", curly quotes -> straight ones,
+"…" -> "...") and writes "?" for whatever is left (e.g. CJK); "replace" writes "?"; "strict" stops the export
+with an OutputError naming the product row and the column.
+
+Value rendering and option checks shared with the other writers live in `engine.formats.values`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import functools
+import math
+import operator
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, ClassVar, TextIO
+
+from engine.errors import OutputError
+from engine.formats.base import FORMULA_PREFIXES, OutputFile, ValueKind, WriterContext
+from engine.formats.values import bool_option, choice_option, output_path, reject_unknown_options, render_text
+
+# ---------------------------------------------------------------------------------------------------------
+# Encoding errors
+
+_FOLD = {
+    "œ": "oe",
+    "Œ": "OE",
+    "€": "EUR",
+    "—": "-",
+    "–": "-",
+    "‒": "-",
+    "―": "-",
+    "‐": "-",
+    "‑": "-",
+    "−": "-",
+    "‘": "'",
+    "’": "'",
+    "‚": ",",
+    "‛": "'",
+    "“": '"',
+    "”": '"',
+    "„": '"',
+    "‟": '"',
+    "‹": "<",
+    "›": ">",
+    "•": "*",
+    "⁄": "/",
+    "ł": "l",
+    "Ł": "L",
+    "đ": "d",
+    "Đ": "D",
+    "ı": "i",
+    "ƒ": "f",
+    "→": "->",
+    "←": "<-",
+    "≤": "<=",
+    "≥": ">=",
+    "≠": "!=",
+    "\u200b": "",  # zero-width space
+    "\u200d": "",  # zero-width joiner
+    "\ufeff": "",  # BOM / zero-width no-break space
+}
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold(char: str) -> str:
+    """Closest Latin-1 spelling of one character that Latin-1 cannot hold; "?" when there is none."""
+    if char in _FOLD:
+        return _FOLD[char]
+    decomposed = unicodedata.normalize("NFKD", char)
+    if decomposed == char:
+        return "?"
+    parts = []
+    for part in decomposed:
+        if unicodedata.combining(part):
+            continue
+        parts.append(part if ord(part) < 256 else _fold(part))
+    return "".join(parts) or "?"
+
+
+def _transliterate(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    return "".join([_fold(c) for c in error.object[error.start : error.end]]), error.end
+
+
+TRANSLITERATE = "pm_exports.transliterate"
+codecs.register_error(TRANSLITERATE, _transliterate)
+
+# ---------------------------------------------------------------------------------------------------------
+# Options
+
+ENCODINGS = {
+    "utf-8-sig": "utf-8-sig",
+    "utf-8-bom": "utf-8-sig",
+    "utf8-sig": "utf-8-sig",
+    "utf-8": "utf-8",
+    "utf8": "utf-8",
+    "iso-8859-1": "iso-8859-1",
+    "iso8859-1": "iso-8859-1",
+    "latin-1": "iso-8859-1",
+    "latin1": "iso-8859-1",
+}
+ENCODING_ERRORS = {"transliterate": "transliterate", "replace": "replace", "strict": "strict"}
+_ERROR_HANDLERS = {"transliterate": TRANSLITERATE, "replace": "replace", "strict": "strict"}
+SEPARATORS = {
+    ";": ";",
+    "semicolon": ";",
+    ",": ",",
+    "comma": ",",
+    "\t": "\t",
+    "tab": "\t",
+    "\\t": "\t",
+}
+QUOTING = {"minimal": "minimal", "all": "all"}
+LINE_TERMINATORS = {"\r\n": "\r\n", "crlf": "\r\n", "\\r\\n": "\r\n", "\n": "\n", "lf": "\n", "\\n": "\n"}
+_KNOWN = (
+    "encoding",
+    "encoding_errors",
+    "separator",
+    "quoting",
+    "header",
+    "escape_formulas",
+    "line_terminator",
+)
+
+# ---------------------------------------------------------------------------------------------------------
+# Per-column converters: each returns a str (or an int/float, which the csv module renders itself)
+
+Converter = Callable[[Any], Any]
+_CENT = Decimal("0.01")
+_call = operator.call
+_PREFIX_CHARS = "".join(FORMULA_PREFIXES)
+assert len(_PREFIX_CHARS) == len(FORMULA_PREFIXES), "the fast formula check needs one-character prefixes"
+
+
+def _money_text(value: Decimal) -> str:
+    try:
+        return format(value.quantize(_CENT, rounding=ROUND_HALF_UP), "f")
+    except InvalidOperation:  # NaN, infinity or more digits than the context holds
+        return format(value, "f")
+
+
+def _make_fallback(escape: bool, lf_only: bool, money: bool) -> Converter:
+    """The general path, for a value whose type is not the one its column usually has."""
+    prefixes = FORMULA_PREFIXES
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None  # the csv module writes an empty field
+        if isinstance(value, bool):
+            return "1" if value else "0"
+        if money and isinstance(value, Decimal | int | float):
+            if isinstance(value, float):
+                return format(value, ".2f") if math.isfinite(value) else repr(value)
+            return _money_text(Decimal(value))
+        if isinstance(value, int | float):
+            return value  # the csv module writes str(int) and repr(float)
+        text = render_text(value)
+        if lf_only and "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if escape and isinstance(value, str | list | tuple) and text.startswith(prefixes):
+            return "'" + text
+        return text
+
+    return convert
+
+
+def _decimal_text(value: Decimal) -> str:
+    text = str(value)  # 4x faster than format(value, "f"); differs only in scientific notation
+    return format(value, "f") if "E" in text else text
+
+
+def _make_converter(kind: ValueKind, escape: bool, lf_only: bool) -> Converter:
+    """The converter for one column: a fast path for the kind's usual type, else the general path."""
+    fallback = _make_fallback(escape, lf_only, money=kind == "money")
+    first = _PREFIX_CHARS  # value[0] in a str: about half the cost of str.startswith(tuple)
+
+    if kind == "list":
+
+        def listing(value: Any) -> Any:
+            if type(value) is list:
+                try:
+                    text = "|".join(value)
+                except TypeError:  # not only text inside
+                    text = render_text(value)
+                if lf_only and "\r" in text:
+                    text = text.replace("\r\n", "\n").replace("\r", "\n")
+                return "'" + text if escape and text and text[0] in first else text
+            return fallback(value)
+
+        return listing
+
+    if kind in ("text", "object"):
+        if lf_only:
+            # csv quotes only the characters of its line terminator: a bare CR would end the record
+            def text_lf(value: Any) -> Any:
+                if type(value) is str and "\r" not in value:
+                    return "'" + value if escape and value and value[0] in first else value
+                return fallback(value)
+
+            return text_lf
+        if escape:
+
+            def text(value: Any) -> Any:
+                if type(value) is str:
+                    return "'" + value if value and value[0] in first else value
+                return fallback(value)
+
+            return text
+
+        def plain_text(value: Any) -> Any:
+            return value if type(value) is str else fallback(value)
+
+        return plain_text
+
+    if kind == "integer":
+
+        def integer(value: Any) -> Any:
+            return value if type(value) is int or value is None else fallback(value)
+
+        return integer
+
+    if kind == "decimal":
+
+        def decimal(value: Any) -> Any:
+            return _decimal_text(value) if type(value) is Decimal else fallback(value)
+
+        return decimal
+
+    if kind == "money":
+
+        def money(value: Any) -> Any:
+            if type(value) is Decimal:
+                text = str(value)
+                # already two decimals ("12.50", "-0.99"); scientific notation never has "." there
+                return text if text[-3:-2] == "." else _money_text(value)
+            return fallback(value)
+
+        return money
+
+    if kind == "date":
+
+        def day(value: Any) -> Any:
+            return value if type(value) is date else fallback(value)  # csv writes str(date): YYYY-MM-DD
+
+        return day
+
+    if kind == "datetime":
+
+        def moment(value: Any) -> Any:
+            if type(value) is datetime and not value.microsecond and value.tzinfo is None:
+                return value  # csv writes str(datetime): YYYY-MM-DD HH:MM:SS
+            return fallback(value)
+
+        return moment
+
+    if kind == "bool":
+
+        def boolean(value: Any) -> Any:
+            if value is True:
+                return "1"
+            if value is False:
+                return "0"
+            return fallback(value)
+
+        return boolean
+
+    return fallback
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The writer
+
+
+class CsvWriter:
+    """Streams rows into one CSV file."""
+
+    name: ClassVar[str] = "csv"
+    extension: ClassVar[str] = "csv"
+    content_type: ClassVar[str] = "text/csv"
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        reject_unknown_options(options, _KNOWN, "csv")
+        return {
+            "encoding": choice_option(options, "encoding", "utf-8-sig", ENCODINGS),
+            "encoding_errors": choice_option(options, "encoding_errors", "transliterate", ENCODING_ERRORS),
+            "separator": choice_option(options, "separator", ";", SEPARATORS),
+            "quoting": choice_option(options, "quoting", "minimal", QUOTING),
+            "header": bool_option(options, "header", True),
+            "escape_formulas": bool_option(options, "escape_formulas", True),
+            "line_terminator": choice_option(options, "line_terminator", "\r\n", LINE_TERMINATORS),
+        }
+
+    @classmethod
+    def relations(cls, options: Mapping[str, Any]) -> set[str]:
+        return set()
+
+    def __init__(self, ctx: WriterContext) -> None:
+        options = self.validate_options(ctx.options)
+        self._encoding: str = options["encoding"]
+        self._headers = [column.header for column in ctx.columns]
+        lf_only = options["line_terminator"] == "\n"
+        self._converters = [_make_converter(c.kind, options["escape_formulas"], lf_only) for c in ctx.columns]
+        self._path = output_path(ctx, 1)
+        self._rows = 0
+        self._done: list[OutputFile] | None = None
+        try:
+            self._file: TextIO = open(  # noqa: SIM115 - closed in close()/abort()
+                self._path,
+                "w",
+                encoding=self._encoding,
+                errors=_ERROR_HANDLERS[options["encoding_errors"]],
+                newline="",
+            )
+        except OSError as exc:
+            raise OutputError(f"cannot create {self._path}: {exc.strerror or exc}") from exc
+        self._writer = csv.writer(
+            self._file,
+            delimiter=options["separator"],
+            quotechar='"',
+            doublequote=True,
+            quoting=csv.QUOTE_ALL if options["quoting"] == "all" else csv.QUOTE_MINIMAL,
+            lineterminator=options["line_terminator"],
+        )
+        self._writerow = self._writer.writerow
+        if options["header"]:
+            headers: list[Any] = self._headers
+            if lf_only:
+                headers = [h.replace("\r\n", "\n").replace("\r", "\n") for h in self._headers]
+            try:
+                self._emit(headers, "the header row")
+            except OutputError:
+                self.abort()  # nobody holds this writer yet to abort it
+                raise
+
+    def _emit(self, cells: Sequence[Any], where: str) -> None:
+        try:
+            self._writerow(cells)
+        except UnicodeEncodeError as exc:
+            raise OutputError(self._encoding_message(cells, where, exc)) from None
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+
+    def _encoding_message(self, cells: Sequence[Any], where: str, exc: UnicodeEncodeError) -> str:
+        for header, cell in zip(self._headers, cells, strict=False):
+            if isinstance(cell, str):
+                try:
+                    cell.encode(self._encoding)
+                except UnicodeEncodeError as cell_exc:
+                    bad = cell_exc.object[cell_exc.start : cell_exc.end]
+                    return (
+                        f"{where}, column {header!r}: {bad!r} cannot be written in {self._encoding} "
+                        f"(options.encoding_errors is 'strict'; use 'transliterate' or 'replace')"
+                    )
+        return f"{where}: {exc.reason} in {self._encoding} (options.encoding_errors is 'strict')"
+
+    def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
+        self._rows += 1
+        try:
+            # map() + operator.call and no intermediate list: the cheapest per-cell dispatch in CPython
+            self._writerow(map(_call, self._converters, values))
+        except UnicodeEncodeError as exc:
+            cells = list(map(_call, self._converters, values))
+            raise OutputError(self._encoding_message(cells, f"product row {self._rows}", exc)) from None
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+
+    def close(self) -> list[OutputFile]:
+        if self._done is None:
+            try:
+                self._file.close()
+            except OSError as exc:
+                raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+            self._done = [OutputFile(self._path, self._rows, self.content_type)]
+        return list(self._done)
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError, UnicodeError):
+            self._file.close()
+        self._path.unlink(missing_ok=True)

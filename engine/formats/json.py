@@ -1,0 +1,167 @@
+"""JSON writers: one streamed `{"products": [...]}` document, or JSON Lines (one product object per line).
+
+Each product is an object {header: value} in column order, written with orjson as UTF-8 without a BOM:
+Decimal -> JSON number, date/datetime -> ISO 8601 text, lists and dicts as JSON. With `nested`, the
+product's loaded relations (suppliers, categories, variants, images) are added as arrays under their own
+name, unless a column already uses that name as its header.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from typing import Any, BinaryIO, ClassVar
+
+import orjson
+
+from engine.errors import OutputError, TemplateError
+from engine.formats.base import OutputFile, WriterContext
+from engine.formats.values import bool_option, orjson_default, output_path, reject_unknown_options
+
+NESTED_RELATIONS = ("suppliers", "categories", "variants", "images")
+_OPTION = orjson.OPT_NON_STR_KEYS  # e.g. attribute dicts keyed by numbers
+_LINE = _OPTION | orjson.OPT_APPEND_NEWLINE
+_BUFFER = 1 << 16
+
+
+def _nested_option(options: Mapping[str, Any]) -> list[str]:
+    value = options.get("nested", False)
+    if value is True:
+        return list(NESTED_RELATIONS)
+    if value is False or value is None:
+        return []
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list | tuple):
+        unknown = [v for v in value if v not in NESTED_RELATIONS]
+        if not unknown:
+            return [name for name in NESTED_RELATIONS if name in value]
+        raise TemplateError(f"unknown relation {unknown[0]!r} (known: {', '.join(NESTED_RELATIONS)})", "options.nested")
+    raise TemplateError(
+        f"must be true, false or a list among {', '.join(NESTED_RELATIONS)}, not {value!r}", "options.nested"
+    )
+
+
+class _JsonBase:
+    """What the document and the JSON Lines writers share: options, one binary file, object building."""
+
+    name: ClassVar[str]
+    extension: ClassVar[str]
+    content_type: ClassVar[str]
+    _pretty_allowed: ClassVar[bool]
+
+    @classmethod
+    def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
+        reject_unknown_options(options, ("pretty", "nested"), cls.name)
+        pretty = bool_option(options, "pretty", False)
+        if pretty and not cls._pretty_allowed:
+            raise TemplateError(
+                "JSON Lines holds one compact object per line; pretty printing is for the json format",
+                "options.pretty",
+            )
+        return {"pretty": pretty, "nested": _nested_option(options)}
+
+    @classmethod
+    def relations(cls, options: Mapping[str, Any]) -> set[str]:
+        return set(_nested_option(options))
+
+    def __init__(self, ctx: WriterContext) -> None:
+        options = self.validate_options(ctx.options)
+        self._pretty: bool = options["pretty"]
+        self._headers = [column.header for column in ctx.columns]
+        self._nested = [name for name in options["nested"] if name not in self._headers]
+        self._rows = 0
+        self._done: list[OutputFile] | None = None
+        self._path = output_path(ctx, 1)
+        try:
+            self._file: BinaryIO = open(self._path, "wb", buffering=_BUFFER)  # noqa: SIM115 - see close()
+        except OSError as exc:
+            raise OutputError(f"cannot create {self._path}: {exc.strerror or exc}") from exc
+
+    def _object(self, values: Sequence[Any], record: Mapping[str, Any]) -> dict[str, Any]:
+        item = dict(zip(self._headers, values))  # noqa: B905 - hot path, lengths match by construction
+        for relation in self._nested:
+            item[relation] = record.get(relation) or []
+        return item
+
+    def _dumps(self, item: dict[str, Any], option: int) -> bytes:
+        try:
+            return orjson.dumps(item, default=orjson_default, option=option)
+        except orjson.JSONEncodeError as exc:
+            raise OutputError(f"product row {self._rows + 1} cannot be written as JSON: {exc}") from None
+
+    def _put(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+
+    def _finish(self) -> None:
+        """Write what ends the file (nothing for JSON Lines)."""
+
+    def close(self) -> list[OutputFile]:
+        if self._done is None:
+            self._finish()
+            try:
+                self._file.close()
+            except OSError as exc:
+                raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+            self._done = [OutputFile(self._path, self._rows, self.content_type)]
+        return list(self._done)
+
+    def abort(self) -> None:
+        with contextlib.suppress(OSError):
+            self._file.close()
+        self._path.unlink(missing_ok=True)
+
+
+class JsonWriter(_JsonBase):
+    """Streams `{"products": [...]}`: the opening, then each product as it comes, then the closing."""
+
+    name: ClassVar[str] = "json"
+    extension: ClassVar[str] = "json"
+    content_type: ClassVar[str] = "application/json"
+    _pretty_allowed: ClassVar[bool] = True
+
+    def __init__(self, ctx: WriterContext) -> None:
+        super().__init__(ctx)
+        # compact mode still puts one product per line: big files stay usable with line-based tools
+        self._option = (_OPTION | orjson.OPT_INDENT_2) if self._pretty else _OPTION
+        self._put(b'{\n  "products": [' if self._pretty else b'{"products":[')
+        self._separator = b"\n"
+
+    def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
+        data = self._dumps(self._object(values, record), self._option)
+        if self._pretty:
+            # orjson's newlines are all structural (newlines inside strings are escaped): indent the item
+            data = b"    " + data.replace(b"\n", b"\n    ")
+        self._put(self._separator + data)
+        self._separator = b",\n"
+        self._rows += 1
+
+    def _finish(self) -> None:
+        if self._pretty:
+            self._put(b"\n  ]\n}\n" if self._rows else b"]\n}\n")
+        else:
+            self._put(b"\n]}\n" if self._rows else b"]}\n")
+
+
+class JsonLinesWriter(_JsonBase):
+    """Streams one compact JSON object per line, each line ending with "\\n"."""
+
+    name: ClassVar[str] = "jsonl"
+    extension: ClassVar[str] = "jsonl"
+    content_type: ClassVar[str] = "application/x-ndjson"
+    _pretty_allowed: ClassVar[bool] = False
+
+    def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
+        item = dict(zip(self._headers, values))  # noqa: B905 - hot path, lengths match by construction
+        for relation in self._nested:
+            item[relation] = record.get(relation) or []
+        try:
+            self._file.write(orjson.dumps(item, default=orjson_default, option=_LINE))
+        except orjson.JSONEncodeError as exc:
+            raise OutputError(f"product row {self._rows + 1} cannot be written as JSON: {exc}") from None
+        except OSError as exc:
+            raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+        self._rows += 1
