@@ -257,7 +257,8 @@ def test_bad_requests_are_clear(small: Settings, tmp_path: Path) -> None:
     with pytest.raises(OutputError, match="cannot write to the export folder"):
         run_inline(resolve_request("Standard CSV"), small, out_dir=blocker / "sub")
     failed = ExportJob.select().where(ExportJob.status == "failed").order_by(ExportJob.id)
-    assert [j.error[:34] for j in failed] == ["selection.categories: unknown cate", "cannot write to the export folder "]
+    errors = [j.error[:34] for j in failed]
+    assert errors == ["selection.categories: unknown cate", "cannot write to the export folder "]
 
 
 def test_failed_export_leaves_no_partial_file(small: Settings, monkeypatch: pytest.MonkeyPatch) -> None:

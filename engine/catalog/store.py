@@ -80,6 +80,10 @@ def _blank(value: Any) -> bool:
 def _decimal(field: str, value: Any, *, minimum: Decimal | None = Decimal(0)) -> Decimal | None:
     if _blank(value):
         return None
+    if isinstance(value, bool):
+        raise RowRejected(f"{field} {value!r} is not a number")
+    if isinstance(value, float):
+        value = repr(value)  # 12.99, not 12.9900000000000002131...
     text = str(value).strip().replace(",", ".") if isinstance(value, str) else value
     try:
         number = Decimal(text) if not isinstance(text, Decimal) else text
@@ -236,6 +240,7 @@ def _clean_suppliers(value: Any, index: SupplierIndex) -> list[dict[str, Any]]:
 
 def _clean_variants(value: Any) -> list[dict[str, Any]]:
     variants = []
+    seen: set[tuple[str, str]] = set()
     for item in value or []:
         if not isinstance(item, Mapping):
             raise RowRejected("a variant must be an object")
@@ -245,6 +250,11 @@ def _clean_variants(value: Any) -> list[dict[str, Any]]:
             raise RowRejected("a variant needs a sku or an ean")
         if ean and (problem := gtin_problem(ean)):
             raise RowRejected(f"variant {sku or ean}: {problem}")
+        for field, ident in (("sku", sku), ("ean", ean)):
+            if ident and (field, ident) in seen:
+                raise RowRejected(f"two variants have the same {field} {ident!r}")
+            if ident:
+                seen.add((field, ident))
         options = item.get("options") or {}
         pairs = list(options.items()) if isinstance(options, Mapping) else [(o["name"], o["value"]) for o in options]
         if len(pairs) > 3:
@@ -263,12 +273,12 @@ def _clean_variants(value: Any) -> list[dict[str, Any]]:
     return variants
 
 
-def find_existing(sku: str | None, ean: str | None) -> Product | None:
-    """The product that an input with this SKU/EAN updates (SKU first, then EAN)."""
-    by_sku = Product.get_or_none(Product.sku == sku) if sku else None
-    by_ean = Product.get_or_none(Product.ean == ean) if ean else None
-    if by_sku and by_ean and by_sku.id != by_ean.id:
-        raise RowRejected(f"sku {sku!r} belongs to product {by_sku.id} but ean {ean!r} to product {by_ean.id}")
+def find_existing(sku: str | None, ean: str | None) -> int | None:
+    """The id of the product that an input with this SKU/EAN updates (SKU first, then EAN)."""
+    by_sku = Product.select(Product.id).where(Product.sku == sku).scalar() if sku else None
+    by_ean = Product.select(Product.id).where(Product.ean == ean).scalar() if ean else None
+    if by_sku and by_ean and by_sku != by_ean:
+        raise RowRejected(f"sku {sku!r} belongs to product {by_sku} but ean {ean!r} to product {by_ean}")
     return by_sku or by_ean
 
 
@@ -288,21 +298,18 @@ def upsert_product(
         relations: dict[str, Any] = {
             k: clean.pop(k) for k in ("extra_categories", "images", "suppliers", "variants") if k in clean
         }
-        _check_variant_identifiers(relations.get("variants"), existing.id if existing else None)
+        _check_variant_identifiers(relations.get("variants"), existing)
         now = utcnow()
         if existing is None:
-            product = Product.create(**clean, created_at=now, updated_at=now)
+            product_id = Product.insert(**clean, created_at=now, updated_at=now).execute()
             created = True
         else:
-            product = existing
-            for key, value in clean.items():
-                setattr(product, key, value)
-            product.updated_at = now
-            product.save()
+            product_id = existing
+            Product.update(**clean, updated_at=now).where(Product.id == product_id).execute()
             created = False
-        _replace_relations(product.id, relations)
-        refresh_completeness([product.id])
-    return Product.get_by_id(product.id), created
+        _replace_relations(product_id, relations)
+        refresh_completeness([product_id])
+    return Product.get_by_id(product_id), created
 
 
 def _check_variant_identifiers(variants: list[dict[str, Any]] | None, product_id: int | None) -> None:
@@ -380,21 +387,26 @@ def delete_products(*, ids: Iterable[int] = (), skus: Iterable[str] = (), eans: 
 
 
 def ensure_category_path(path: str) -> int:
-    """Create the categories of `path` ("A > B > C") as needed; returns the id of the last one."""
+    """Create the categories of `path` ("A > B > C") as needed, reusing existing ones whatever their case;
+    returns the id of the last one."""
     from engine.catalog.text import slugify
 
-    parent_id: int | None = None
     parts = [p.strip() for p in path.split(">") if p.strip()]
     if not parts:
         raise RowRejected("empty category path")
-    for depth, _name in enumerate(parts):
-        sub_path = " > ".join(parts[: depth + 1])
-        existing = Category.get_or_none(Category.path == sub_path)
-        if existing is None:
-            existing = Category.create(
-                name=parts[depth], slug=slugify(parts[depth]), parent=parent_id, path=sub_path, depth=depth
-            )
-        parent_id = existing.id
+    known = {
+        stored.casefold(): (cid, stored)
+        for cid, stored in Category.select(Category.id, Category.path).where(Category.depth < len(parts)).tuples()
+    }
+    parent_id: int | None = None
+    parent_path = ""
+    for depth, name in enumerate(parts):
+        sub_path = f"{parent_path} > {name}" if parent_path else name
+        found = known.get(sub_path.casefold())
+        if found is None:
+            category = Category.create(name=name, slug=slugify(name), parent=parent_id, path=sub_path, depth=depth)
+            found = (category.id, sub_path)
+        parent_id, parent_path = found
     assert parent_id is not None
     return parent_id
 
