@@ -70,13 +70,21 @@ def atomic() -> Iterator[None]:
 
 
 def _migration_1(db: Database) -> None:
-    from engine.models import ALL_MODELS
+    from engine.catalog.models import CATALOG_MODELS
+    from engine.models import Artifact, ExportJob, JobExclusion, SchemaVersion, Template, TemplateVersion
 
-    db.create_tables(ALL_MODELS, safe=True)
+    db.create_tables([*CATALOG_MODELS, SchemaVersion, Template, TemplateVersion, ExportJob, Artifact, JobExclusion])
+
+
+def _migration_2(db: Database) -> None:
+    from engine.models import ApiKey
+
+    db.create_tables([ApiKey], safe=True)
 
 
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "initial schema: catalogue, templates, jobs, artifacts", _migration_1),
+    (2, "API keys for the gRPC engine", _migration_2),
 ]
 
 

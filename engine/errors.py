@@ -28,6 +28,18 @@ class NotFound(ExportsError):
     """The named object does not exist."""
 
 
+class InvalidState(ExportsError):
+    """The object is not in a state that allows the operation (cancel a finished job, download an expired file)."""
+
+
+class Unauthenticated(ExportsError):
+    """No credentials, or credentials that do not match a key."""
+
+
+class PermissionDenied(ExportsError):
+    """Authenticated, but the role does not allow the operation."""
+
+
 class EmptySelection(ExportsError):
     """The selection matched no product."""
 

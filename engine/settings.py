@@ -35,6 +35,30 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
         "Default product rows per XLSX file (at most 1048575)",
     ),
     "PM_EXPORTS_ARTIFACT_RETENTION_DAYS": ("artifact_retention_days", "30", "Days an export file is kept"),
+    "PM_EXPORTS_INLINE_THRESHOLD": (
+        "inline_threshold",
+        "1000",
+        "Exports of fewer products run at once in the engine, without a worker",
+    ),
+    "PM_EXPORTS_MAX_RUNNING_EXPORTS": (
+        "max_running_exports",
+        "3",
+        "Exports running at once across all workers; the rest wait in order",
+    ),
+    "PM_EXPORTS_JOB_LEASE_SECONDS": (
+        "job_lease_seconds",
+        "30",
+        "A running job whose worker has not reported for this long is resumed elsewhere",
+    ),
+    "PM_EXPORTS_EVENTS_MAXLEN": ("events_maxlen", "10000", "Events kept per job in its Redis stream"),
+    "PM_EXPORTS_GRPC_ADDRESS": ("grpc_address", "127.0.0.1:50051", "Where `pm-exports serve` listens"),
+    "PM_EXPORTS_TLS_CERT": ("tls_cert", "", "Server certificate (PEM) for TLS; empty means plaintext"),
+    "PM_EXPORTS_TLS_KEY": ("tls_key", "", "Private key (PEM) of the server certificate"),
+    "PM_EXPORTS_TLS_CLIENT_CA": (
+        "tls_client_ca",
+        "",
+        "CA (PEM) that client certificates must chain to: enables mutual TLS",
+    ),
     "PM_EXPORTS_LOG_LEVEL": ("log_level", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR"),
     "PM_EXPORTS_LOG_FORMAT": (
         "log_format",
@@ -43,7 +67,15 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
     ),
 }
 
-_INT_FIELDS = {"chunk_size", "xlsx_max_rows", "artifact_retention_days"}
+_INT_FIELDS = {
+    "chunk_size",
+    "xlsx_max_rows",
+    "artifact_retention_days",
+    "inline_threshold",
+    "max_running_exports",
+    "job_lease_seconds",
+    "events_maxlen",
+}
 XLSX_ROW_LIMIT = 1_048_576  # rows in one Excel sheet, header included
 
 
@@ -56,6 +88,14 @@ class Settings:
     chunk_size: int = 1000
     xlsx_max_rows: int = 50_000
     artifact_retention_days: int = 30
+    inline_threshold: int = 1000
+    max_running_exports: int = 3
+    job_lease_seconds: int = 30
+    events_maxlen: int = 10_000
+    grpc_address: str = "127.0.0.1:50051"
+    tls_cert: str = ""
+    tls_key: str = ""
+    tls_client_ca: str = ""
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -98,6 +138,14 @@ class Settings:
             raise ConfigError("PM_EXPORTS_CHUNK_SIZE must be at least 1")
         if not 1 <= settings.xlsx_max_rows < XLSX_ROW_LIMIT:
             raise ConfigError(f"PM_EXPORTS_XLSX_MAX_ROWS must be between 1 and {XLSX_ROW_LIMIT - 1}")
+        if settings.max_running_exports < 1:
+            raise ConfigError("PM_EXPORTS_MAX_RUNNING_EXPORTS must be at least 1")
+        if settings.job_lease_seconds < 3:
+            raise ConfigError("PM_EXPORTS_JOB_LEASE_SECONDS must be at least 3")
+        if bool(settings.tls_cert) != bool(settings.tls_key):
+            raise ConfigError("PM_EXPORTS_TLS_CERT and PM_EXPORTS_TLS_KEY go together")
+        if settings.tls_client_ca and not settings.tls_cert:
+            raise ConfigError("PM_EXPORTS_TLS_CLIENT_CA (mutual TLS) needs PM_EXPORTS_TLS_CERT and PM_EXPORTS_TLS_KEY")
         if settings.log_format not in {"auto", "json", "text"}:
             raise ConfigError("PM_EXPORTS_LOG_FORMAT must be auto, json or text")
         return settings

@@ -75,3 +75,30 @@ def db(request, settings) -> Iterator[Settings]:
 def sqlite_db(settings) -> Iterator[Settings]:
     """An upgraded, empty SQLite database (for tests that are not about the database backend)."""
     yield from _open_sqlite(settings)
+
+
+REDIS_BASE_URL = os.environ.get("PM_EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis database of this test process alone (1 + the xdist worker number), flushed before the test."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "")
+    number = 1 + (int(worker_id[2:]) if worker_id.startswith("gw") else 14)
+    url = f"{REDIS_BASE_URL}/{number}"
+    client = Redis.from_url(url, socket_connect_timeout=3)
+    try:
+        client.flushdb()
+    except RedisError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"Redis must answer in CI at {url}: {exc}")
+        pytest.skip(f"Redis does not answer at {url} ({exc}); Redis tests skipped")
+    from engine.jobs.queues import _redis
+
+    _redis.cache_clear()
+    yield url
+    client.flushdb()
+    client.close()

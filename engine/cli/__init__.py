@@ -86,10 +86,11 @@ def db_upgrade(app: AppContext) -> None:
 
 
 def _register_subcommands() -> None:
-    from engine.cli import catalog, export
+    from engine.cli import catalog, export, jobs
 
     catalog.register(main)
     export.register(main)
+    jobs.register(main)
 
 
 _register_subcommands()

@@ -7,6 +7,7 @@ files in `ctx.folder` whose names come from `ctx.file_name(part)`. `close()` ret
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,9 @@ class WriterContext:
     # reference data for formats that carry it (XLSX suppliers/categories sheets)
     iter_suppliers: Callable[[], Iterator[Mapping[str, Any]]] = field(default=lambda: iter(()))
     iter_categories: Callable[[], Iterator[Mapping[str, Any]]] = field(default=lambda: iter(()))
+    # creation time written into formats that embed one (XLSX document properties), so that a job resumed
+    # after a crash produces byte-identical files
+    created_at: dt.datetime | None = None
 
 
 class FormatWriter(Protocol):
@@ -76,4 +80,16 @@ class FormatWriter(Protocol):
 
     def abort(self) -> None:
         """Stop and remove every file written so far."""
+        ...
+
+    def checkpoint(self) -> dict[str, Any]:
+        """Flush to disk and return a JSON-able state from which `resume` continues right after the last row.
+
+        A writer that can only restart its current file (XLSX) says so with `"replay_after_id": N`: on resume
+        the pipeline feeds it again every product with id > N (without counting them twice)."""
+        ...
+
+    @classmethod
+    def resume(cls, ctx: WriterContext, state: Mapping[str, Any]) -> FormatWriter:
+        """A writer continuing from `checkpoint()`'s state, with the files found in `ctx.folder`."""
         ...

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Cancelled, EmptySelection, OutputError
+from engine.errors import Cancelled, EmptySelection, OutputError, RetryableError
 from engine.formats.base import FormatWriter, WriterContext
 from engine.formats.registry import get_writer
 from engine.pipeline.mapping import compile_columns
@@ -99,7 +99,11 @@ def format_defaults(settings: Settings) -> dict[str, dict[str, Any]]:
 
 
 class ExportRun:
-    """One export of `spec` into `out_dir`. Call `execute()` once."""
+    """One export of `spec` into `out_dir`. Call `execute()` once.
+
+    With `on_checkpoint`, the state after every chunk is handed out (JSON-able); a later ExportRun given that
+    state as `resume` and the same `work_dir` continues where it stopped and produces the same bytes.
+    """
 
     def __init__(
         self,
@@ -108,34 +112,42 @@ class ExportRun:
         *,
         template_name: str = "export",
         out_dir: Path | None = None,
+        work_dir: Path | None = None,
         allow_empty: bool = False,
         on_progress: Callable[[Progress], None] | None = None,
         on_exclusions: Callable[[list[Exclusion]], None] | None = None,
+        on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
+        resume: Mapping[str, Any] | None = None,
         now: dt.datetime | None = None,
     ) -> None:
         self.spec = spec
         self.settings = settings
         self.template_name = template_name
         self.out_dir = Path(out_dir or settings.export_dir)
+        self.work_dir = work_dir
         self.allow_empty = allow_empty
         self.on_progress = on_progress or (lambda _p: None)
         self.on_exclusions = on_exclusions or (lambda _e: None)
+        self.on_checkpoint = on_checkpoint
         self.should_cancel = should_cancel or (lambda: False)
+        self.resume = dict(resume) if resume else None
         self.now = now
 
     def _prepare_folder(self) -> Path:
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            work = self.out_dir / f".work-{uuid.uuid4().hex}"
-            work.mkdir()
+            work = self.work_dir or self.out_dir / f".work-{uuid.uuid4().hex}"
+            if self.resume is None and work.exists():
+                shutil.rmtree(work)  # leftovers of a run that never checkpointed
+            work.mkdir(parents=True, exist_ok=self.resume is not None)
         except OSError as exc:
             raise OutputError(f"cannot write to the export folder {self.out_dir}: {exc.strerror or exc}") from exc
         return work
 
     def execute(self) -> ExportResult:
         started = time.monotonic()
-        started_at = self.now or dt.datetime.now().replace(microsecond=0)
+        started_at = (self.now or dt.datetime.now()).replace(microsecond=0)
         spec = self.spec
         writer_cls = get_writer(spec.format)
         options = writer_cls.validate_options({**format_defaults(self.settings).get(spec.format, {}), **spec.options})
@@ -152,6 +164,14 @@ class ExportRun:
             self.settings.chunk_size,
         )
         progress = Progress(phase="writing", total=total)
+        by_rule: Counter[str] = Counter()
+        last_id = 0  # products with id <= last_id were counted before a resume
+        if self.resume:
+            last_id = int(self.resume["last_id"])
+            progress.processed = int(self.resume["processed"])
+            progress.excluded = int(self.resume["excluded"])
+            progress.exported = progress.processed - progress.excluded
+            by_rule.update(self.resume.get("excluded_by_rule") or {})
         self.on_progress(progress)
         work = self._prepare_folder()
         ext = writer_cls.extension
@@ -162,36 +182,57 @@ class ExportRun:
             options=options,
             iter_suppliers=iter_suppliers,
             iter_categories=iter_categories,
+            created_at=started_at,
         )
-        by_rule: Counter[str] = Counter()
         samples: list[Exclusion] = []
         writer: FormatWriter | None = None
         try:
-            writer = writer_cls(ctx)
-            write, row, first_failure = writer.write, columns.row, rules.first_failure
-            for chunk in loader.chunks():
+            if self.resume:
+                writer = writer_cls.resume(ctx, self.resume["writer"])
+                start_after = min(last_id, int(self.resume["writer"].get("replay_after_id", last_id)))
+            else:
+                writer = writer_cls(ctx)
+                start_after = 0
+            write, row, first_failure, has_rules = writer.write, columns.row, rules.first_failure, bool(rules.checks)
+            for chunk in loader.chunks(after_id=start_after):
                 if self.should_cancel():
                     raise Cancelled("the export was cancelled")
                 excluded: list[Exclusion] = []
+                counted = 0
                 for record in chunk:
-                    failure = first_failure(record) if rules.checks else None
+                    failure = first_failure(record) if has_rules else None
                     if failure is None:
                         write(row(record), record)
-                    else:
+                    if record["id"] <= last_id:
+                        continue  # replayed for the writer only: counted before the resume
+                    counted += 1
+                    if failure is not None:
                         excluded.append(Exclusion(record["id"], record["sku"], record["ean"], *failure))
                 if excluded:
                     by_rule.update(e.rule for e in excluded)
                     samples.extend(excluded[: max(0, 20 - len(samples))])
                     self.on_exclusions(excluded)
-                progress.processed += len(chunk)
+                progress.processed += counted
                 progress.excluded += len(excluded)
                 progress.exported = progress.processed - progress.excluded
                 progress.elapsed = time.monotonic() - started
+                if self.on_checkpoint is not None and chunk[-1]["id"] > last_id:
+                    self.on_checkpoint(
+                        {
+                            "last_id": chunk[-1]["id"],
+                            "processed": progress.processed,
+                            "excluded": progress.excluded,
+                            "excluded_by_rule": dict(by_rule),
+                            "writer": writer.checkpoint(),
+                        }
+                    )
                 self.on_progress(progress)
             outputs = writer.close()
             writer = None
             files = self._publish(outputs, started_at, ext)
         except BaseException as exc:
+            if isinstance(exc, RetryableError):
+                raise  # keep the work folder: the retry resumes from the last checkpoint
             if writer is not None:
                 writer.abort()
             shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,63 @@
+"""The RQ worker of PM Exports: runs tasks in its own process and watches for abandoned jobs.
+
+Tasks run in the worker process itself (no fork per job): if the worker is killed, its job's lease stops being
+refreshed, and any other worker's watcher queues the job again to resume from its last checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import Any
+
+from rq import SimpleWorker
+
+from engine.db import current_database
+from engine.jobs.queues import QUEUE_NAMES, get_queue, redis_for
+from engine.jobs.tasks import recover_abandoned, set_runtime_settings
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def watch_abandoned(settings: Settings, stop: threading.Event) -> None:
+    """Every third of a lease, queue again the running jobs whose worker stopped reporting."""
+    interval = max(1.0, settings.job_lease_seconds / 3)
+    while True:
+        db = current_database()
+        try:
+            db.connect(reuse_if_open=True)
+            recover_abandoned(settings)
+        except Exception:
+            log.exception("looking for abandoned jobs failed; trying again later")
+        finally:
+            with contextlib.suppress(Exception):
+                db.close()
+        if stop.wait(interval):
+            return
+
+
+def start_watcher(settings: Settings) -> tuple[threading.Thread, threading.Event]:
+    stop = threading.Event()
+    thread = threading.Thread(target=watch_abandoned, args=(settings, stop), name="abandoned-jobs", daemon=True)
+    thread.start()
+    return thread, stop
+
+
+def run_worker(
+    settings: Settings, queues: list[str] | None = None, *, burst: bool = False, name: str | None = None
+) -> bool:
+    """Work on the queues until stopped (or until they are empty, with `burst`)."""
+    names = queues or list(QUEUE_NAMES)
+    set_runtime_settings(settings)
+    worker_kwargs: dict[str, Any] = {"connection": redis_for(settings)}
+    if name:
+        worker_kwargs["name"] = name
+    worker = SimpleWorker([get_queue(settings, q) for q in names], **worker_kwargs)
+    thread, stop = start_watcher(settings)
+    try:
+        return bool(worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level.upper()))
+    finally:
+        stop.set()
+        thread.join(timeout=5)
