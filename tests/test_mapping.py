@@ -215,3 +215,76 @@ def test_bad_columns_are_rejected_with_the_column_and_reason(columns: list, mess
     with pytest.raises(TemplateError) as info:
         compile_columns(columns)
     assert message in str(info.value)
+
+
+PRODUCT = {
+    "id": 1, "sku": "TS", "ean": None, "title": "T-shirt", "price": Decimal("19.00"), "stock": 30,
+    "weight": Decimal("0.200"),
+    "images": [{"url": "u1", "alt": None, "position": 1, "is_primary": True},
+               {"url": "u2", "alt": "b", "position": 2, "is_primary": False},
+               {"url": "u3", "alt": None, "position": 3, "is_primary": False}],
+    "variants": [
+        {"sku": "TS-S", "ean": "4012345678901", "options": {"Taille": "S", "Couleur": "Rouge"}, "price": None,
+         "stock": 10, "weight": None, "image_url": None, "position": 1},
+        {"sku": "TS-M", "ean": None, "options": {"Taille": "M", "Couleur": "Rouge"}, "price": Decimal("21.00"),
+         "stock": 20, "weight": None, "image_url": None, "position": 2},
+    ],
+}  # fmt: skip
+ROW_COLUMNS = [
+    {"header": "Handle", "source": "sku"},
+    {"header": "Title", "source": "title", "on": "first"},
+    {"header": "Kind", "source": "row.kind"},
+    {"header": "Variant SKU", "source": "variant.sku"},
+    {"header": "Option1", "source": "variant.option1_value"},
+    {"header": "Price", "source": "variant.price"},
+    {"header": "Image", "source": "image.url"},
+]
+
+
+def rows_of(mode: str, product: dict) -> list[list]:
+    compiled = compile_columns(ROW_COLUMNS, mode)
+    return [values for values, _row in compiled.rows(product)]
+
+
+def test_variants_images_rows_zip_variants_and_images() -> None:
+    assert rows_of("variants_images", PRODUCT) == [
+        ["TS", "T-shirt", "variant", "TS-S", "S", Decimal("19.00"), "u1"],
+        ["TS", None, "variant", "TS-M", "M", Decimal("21.00"), "u2"],
+        ["TS", None, "image", None, None, None, "u3"],
+    ]
+
+
+def test_a_product_without_variants_has_its_default_variant() -> None:
+    single = {**PRODUCT, "variants": [], "images": []}
+    assert rows_of("variants_images", single) == [["TS", "T-shirt", "variant", "TS", None, Decimal("19.00"), None]]
+    assert rows_of("variants", single) == [["TS", "T-shirt", "variant", "TS", None, Decimal("19.00"), None]]
+    assert rows_of("parent_variants", single) == [["TS", "T-shirt", "simple", "TS", None, Decimal("19.00"), None]]
+
+
+def test_parent_variants_rows() -> None:
+    rows = rows_of("parent_variants", {**PRODUCT, "images": []})
+    assert [r[2] for r in rows] == ["parent", "variation", "variation"]
+    assert [r[3] for r in rows] == [None, "TS-S", "TS-M"]
+
+
+def test_columns_limited_to_row_kinds() -> None:
+    compiled = compile_columns(
+        [{"header": "Type", "source": "row.kind", "on": ["parent", "simple"]}], "parent_variants"
+    )
+    assert [v for v, _ in compiled.rows({**PRODUCT, "images": []})] == [["parent"], [None], [None]]
+    assert compiled.relations == {"variants"}
+
+
+@pytest.mark.parametrize(
+    ("columns", "mode", "message"),
+    [
+        ([{"header": "X", "source": "variant.sku"}], "product", "need a row mode"),
+        ([{"header": "X", "source": "sku", "on": "first"}], "product", "'on' needs a row mode"),
+        ([{"header": "X", "source": "sku", "on": ["nope"]}], "variants", "'on' must be a row kind"),
+        ([{"header": "X", "source": "variant.colour"}], "variants", "'variant' has no sub-field 'colour'"),
+        ([{"header": "X", "source": "sku"}], "rows_please", "unknown row mode 'rows_please'"),
+    ],
+)
+def test_bad_row_columns(columns: list, mode: str, message: str) -> None:
+    with pytest.raises(TemplateError, match=message):
+        compile_columns(columns, mode)

@@ -80,6 +80,38 @@ RELATIONS: dict[str, tuple[dict[str, ValueKind], str]] = {
 }
 LIST_RELATIONS = frozenset({"categories", "images", "suppliers", "variants"})
 
+# Objects of the current row (see engine.pipeline.rows): name -> (sub-fields, default sub-field, relation to load)
+ROW_OBJECTS: dict[str, tuple[dict[str, ValueKind], str, str | None]] = {
+    "variant": (
+        {
+            "sku": "text",
+            "ean": "text",
+            "options": "object",
+            "option1_name": "text",
+            "option1_value": "text",
+            "option2_name": "text",
+            "option2_value": "text",
+            "option3_name": "text",
+            "option3_value": "text",
+            "price": "money",
+            "own_price": "money",
+            "stock": "integer",
+            "weight": "decimal",
+            "image_url": "text",
+            "position": "integer",
+            "is_default": "bool",
+        },
+        "sku",
+        "variants",
+    ),
+    "image": ({"url": "text", "alt": "text", "position": "integer", "is_primary": "bool"}, "url", "images"),
+    "row": (
+        {"kind": "text", "index": "integer", "first": "bool", "has_variants": "bool", "count": "integer"},
+        "kind",
+        None,
+    ),
+}
+
 _PATH = re.compile(r"^(?P<root>[a-z_][a-z0-9_]*)(?:\[(?P<index>-?\d+)\])?(?:\.(?P<sub>[A-Za-z0-9_\- ]+))?$")
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -101,7 +133,13 @@ class FieldRef:
 
     @property
     def needs_relation(self) -> str | None:
+        if self.root in ROW_OBJECTS:
+            return ROW_OBJECTS[self.root][2]
         return self.root if self.root in RELATIONS else None
+
+    @property
+    def is_row_field(self) -> bool:
+        return self.root in ROW_OBJECTS
 
 
 def parse_path(path: str, column: str) -> FieldRef:
@@ -134,7 +172,14 @@ def parse_path(path: str, column: str) -> FieldRef:
         sub_kind = subfields[sub or default_sub]
         kind = sub_kind if (index is not None or root not in LIST_RELATIONS) else "list"
         return FieldRef(path, root, index, sub or default_sub, kind)
-    known_fields = ", ".join([*PRODUCT_FIELDS, *RELATIONS])
+    if root in ROW_OBJECTS:
+        row_fields, default_sub, _relation = ROW_OBJECTS[root]
+        if index is not None:
+            raise TemplateError(f"{root!r} is not a list and cannot be indexed", column)
+        if sub is not None and sub not in row_fields:
+            raise TemplateError(f"{root!r} has no sub-field {sub!r} (known: {', '.join(row_fields)})", column)
+        return FieldRef(path, root, None, sub or default_sub, row_fields[sub or default_sub])
+    known_fields = ", ".join([*PRODUCT_FIELDS, *RELATIONS, *ROW_OBJECTS])
     raise TemplateError(f"unknown field {root!r} (known: {known_fields})", column)
 
 
@@ -163,7 +208,7 @@ def make_getter(ref: FieldRef) -> Getter:
 
         return nth_item
     assert sub is not None
-    if root not in LIST_RELATIONS:
+    if root not in LIST_RELATIONS:  # a single object: category, or a row object (variant, image, row)
 
         def single(rec: dict[str, Any]) -> Any:
             obj = rec.get(root)

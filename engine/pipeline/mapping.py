@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -11,10 +11,11 @@ from typing import Any
 from engine.errors import TemplateError
 from engine.formats.base import ColumnInfo, ValueKind
 from engine.pipeline.fields import Getter, make_getter, parse_path
+from engine.pipeline.rows import EXPANDERS, ROW_KINDS, Expander, check_mode, relations_for
 from engine.pipeline.transforms import build_step
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
-COLUMN_KEYS = {"header", "source", "literal", "pattern", "transforms"}
+COLUMN_KEYS = {"header", "source", "literal", "pattern", "transforms", "on"}
 
 
 @dataclass
@@ -25,9 +26,19 @@ class CompiledColumns:
     converters: list[Getter]
     product_columns: set[str] = field(default_factory=set)
     relations: set[str] = field(default_factory=set)
+    row_fields: list[str] = field(default_factory=list)  # labels of columns reading variant/image/row
+    expander: Expander | None = None  # None: one row per product
 
     def row(self, record: dict[str, Any]) -> list[Any]:
         return [convert(record) for convert in self.converters]
+
+    def rows(self, record: dict[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
+        """Every (values, row record) a product gives in the template's row mode."""
+        if self.expander is None:
+            yield self.row(record), record
+            return
+        for row_record in self.expander(record):
+            yield self.row(row_record), row_record
 
     def preview(self, record: dict[str, Any]) -> dict[str, Any]:
         return {info.header: value for info, value in zip(self.infos, self.row(record), strict=True)}
@@ -43,6 +54,22 @@ def _render_text(value: Any) -> str:
     return str(value)
 
 
+def _only_on(getter: Getter, on: Any, label: str) -> Getter:
+    """Limit a column to some rows: `on` is "first" or a list of row kinds (and/or "first")."""
+    wanted = [on] if isinstance(on, str) else on
+    if not isinstance(wanted, list) or not wanted or any(w not in (*ROW_KINDS, "first") for w in wanted):
+        known = ", ".join(("first", *ROW_KINDS))
+        raise TemplateError(f"'on' must be a row kind or a list of them (known: {known})", label)
+    kinds = frozenset(w for w in wanted if w != "first")
+    first = "first" in wanted
+
+    def limited(rec: dict[str, Any]) -> Any:
+        row = rec["row"]
+        return getter(rec) if (first and row["first"]) or row["kind"] in kinds else None
+
+    return limited
+
+
 def _pattern_getter(pattern: str, column: str, needs: CompiledColumns) -> Getter:
     parts: list[str | Getter] = []
     pos = 0
@@ -50,6 +77,8 @@ def _pattern_getter(pattern: str, column: str, needs: CompiledColumns) -> Getter
         parts.append(pattern[pos : match.start()])
         ref = parse_path(match[1], column)
         _need(ref.needs_column, ref.needs_relation, needs)
+        if ref.is_row_field:
+            needs.row_fields.append(column)
         parts.append(make_getter(ref))
         pos = match.end()
     parts.append(pattern[pos:])
@@ -88,9 +117,11 @@ def _chain(getter: Getter, steps: Sequence[Callable[[Any, Mapping[str, Any]], An
     return run
 
 
-def compile_columns(columns: Sequence[Mapping[str, Any]]) -> CompiledColumns:
+def compile_columns(columns: Sequence[Mapping[str, Any]], rows: str = "product") -> CompiledColumns:
     """Check every column and compile it; raise TemplateError naming the column at the first problem."""
-    out = CompiledColumns(infos=[], converters=[])
+    check_mode(rows)
+    out = CompiledColumns(infos=[], converters=[], expander=EXPANDERS.get(rows))
+    out.relations |= relations_for(rows)
     seen: dict[str, int] = {}
     for position, column in enumerate(columns, start=1):
         if not isinstance(column, Mapping):
@@ -115,6 +146,8 @@ def compile_columns(columns: Sequence[Mapping[str, Any]]) -> CompiledColumns:
                 raise TemplateError("source must be a field path", label)
             ref = parse_path(column["source"], label)
             _need(ref.needs_column, ref.needs_relation, out)
+            if ref.is_row_field:
+                out.row_fields.append(label)
             getter, kind = make_getter(ref), ref.kind
         elif "literal" in column:
             literal = column["literal"]
@@ -139,6 +172,16 @@ def compile_columns(columns: Sequence[Mapping[str, Any]]) -> CompiledColumns:
             steps.append(fn)
             if step_kind is not None:
                 kind = step_kind
+        converter = _chain(getter, steps)
+        if "on" in column:
+            if rows == "product":
+                raise TemplateError("'on' needs a row mode other than product (rows: variants, ...)", label)
+            converter = _only_on(converter, column["on"], label)
         out.infos.append(ColumnInfo(header=header, kind=kind))
-        out.converters.append(_chain(getter, steps))
+        out.converters.append(converter)
+    if rows == "product" and out.row_fields:
+        raise TemplateError(
+            "variant.*, image.* and row.* need a row mode (rows: variants, variants_images or parent_variants)",
+            out.row_fields[0],
+        )
     return out

@@ -151,7 +151,7 @@ class ExportRun:
         spec = self.spec
         writer_cls = get_writer(spec.format)
         options = writer_cls.validate_options({**format_defaults(self.settings).get(spec.format, {}), **spec.options})
-        columns = compile_columns(spec.columns)
+        columns = compile_columns(spec.columns, spec.rows)
         rules = compile_rules(spec.rules)
         where = selection_where(spec.selection, spec.statuses)
         total = count_selected(where)
@@ -193,7 +193,9 @@ class ExportRun:
             else:
                 writer = writer_cls(ctx)
                 start_after = 0
-            write, row, first_failure, has_rules = writer.write, columns.row, rules.first_failure, bool(rules.checks)
+            write, first_failure, has_rules = writer.write, rules.first_failure, bool(rules.checks)
+            row = columns.row
+            expanded = columns.expander is not None
             for chunk in loader.chunks(after_id=start_after):
                 if self.should_cancel():
                     raise Cancelled("the export was cancelled")
@@ -202,7 +204,11 @@ class ExportRun:
                 for record in chunk:
                     failure = first_failure(record) if has_rules else None
                     if failure is None:
-                        write(row(record), record)
+                        if expanded:
+                            for values, row_record in columns.rows(record):
+                                write(values, row_record)
+                        else:
+                            write(row(record), record)
                     if record["id"] <= last_id:
                         continue  # replayed for the writer only: counted before the resume
                     counted += 1

@@ -71,11 +71,12 @@ class ExportSpec:
     options: dict[str, Any] = field(default_factory=dict)
     rules: list[dict[str, Any]] = field(default_factory=list)
     file_name: str = DEFAULT_FILE_NAME
+    rows: str = "product"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExportSpec:
         """Build and fully validate a spec (format, options, columns, rules, selection)."""
-        known = {"format", "columns", "selection", "options", "rules", "file_name"}
+        known = {"format", "columns", "selection", "options", "rules", "file_name", "rows"}
         unknown = set(data) - known
         if unknown:
             raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", "template")
@@ -88,6 +89,7 @@ class ExportSpec:
             options=dict(data.get("options") or {}),
             rules=copy.deepcopy(list(data.get("rules") or [])),
             file_name=str(data.get("file_name") or DEFAULT_FILE_NAME),
+            rows=str(data.get("rows") or "product"),
         )
         spec.validate()
         return spec
@@ -101,7 +103,7 @@ class ExportSpec:
         get_writer(self.format).validate_options(self.options)
         if not self.columns:
             raise TemplateError("a template needs at least one column", "columns")
-        compile_columns(self.columns)
+        compile_columns(self.columns, self.rows)
         compile_rules(self.rules)
         check_pattern(self.file_name)
 
@@ -113,6 +115,7 @@ class ExportSpec:
             "options": copy.deepcopy(self.options),
             "rules": copy.deepcopy(self.rules),
             "file_name": self.file_name,
+            "rows": self.rows,
         }
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ExportSpec:

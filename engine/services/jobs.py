@@ -243,7 +243,7 @@ def preview_export(template: str | None, overrides: Mapping[str, Any] | None = N
         raise InvalidRequest("must be between 1 and 1000", "limit")
     request = resolve_request(template, overrides)
     spec = request.spec
-    columns, rules = compile_columns(spec.columns), compile_rules(spec.rules)
+    columns, rules = compile_columns(spec.columns, spec.rows), compile_rules(spec.rules)
     where = selection_where(spec.selection, spec.statuses)
     loader = ProductLoader(
         where, columns.product_columns | rules.product_columns, columns.relations | rules.relations, min(limit * 2, 500)
@@ -255,7 +255,7 @@ def preview_export(template: str | None, overrides: Mapping[str, Any] | None = N
         for record in chunk:
             failure = rules.first_failure(record)
             if failure is None:
-                rows.append(columns.row(record))
+                rows.extend(values for values, _row in columns.rows(record))
             else:
                 by_rule[failure[0]] = by_rule.get(failure[0], 0) + 1
                 excluded.append(
