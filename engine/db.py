@@ -82,9 +82,16 @@ def _migration_2(db: Database) -> None:
     db.create_tables([ApiKey], safe=True)
 
 
+def _migration_3(db: Database) -> None:
+    from engine.models import DeltaPending, DeltaState
+
+    db.create_tables([DeltaState, DeltaPending], safe=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "initial schema: catalogue, templates, jobs, artifacts", _migration_1),
     (2, "API keys for the gRPC engine", _migration_2),
+    (3, "delta exports: content hash per product and destination", _migration_3),
 ]
 
 

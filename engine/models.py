@@ -113,5 +113,33 @@ class ApiKey(BaseModel):
     revoked_at = DateTimeField(null=True)
 
 
-ENGINE_MODELS = [SchemaVersion, Template, TemplateVersion, ExportJob, Artifact, JobExclusion, ApiKey]
+class DeltaState(BaseModel):
+    """What a delta template last sent to a destination: one content hash per product."""
+
+    scope = CharField(max_length=255)  # "<template>|<destination>"
+    product_id = IntegerField()
+    sku = CharField(max_length=64, null=True)
+    ean = CharField(max_length=14, null=True)
+    content_hash = CharField(max_length=32)
+
+    class Meta:
+        indexes = ((("scope", "product_id"), True),)
+
+
+class DeltaPending(BaseModel):
+    """Products seen by a running delta job; becomes the DeltaState of its scope when the job succeeds."""
+
+    job = ForeignKeyField(ExportJob, on_delete="CASCADE")
+    product_id = IntegerField()
+    sku = CharField(max_length=64, null=True)
+    ean = CharField(max_length=14, null=True)
+    content_hash = CharField(max_length=32)
+
+    class Meta:
+        indexes = ((("job", "product_id"), True),)
+
+
+ENGINE_MODELS = [
+    SchemaVersion, Template, TemplateVersion, ExportJob, Artifact, JobExclusion, ApiKey, DeltaState, DeltaPending,
+]
 ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]

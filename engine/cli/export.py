@@ -71,6 +71,8 @@ def build_overrides(opts: dict[str, Any]) -> dict[str, Any]:
         overrides["options"] = options
     if opts["file_name"]:
         overrides["file_name"] = opts["file_name"]
+    if opts["delta"]:
+        overrides["delta"] = True
     return overrides
 
 
@@ -100,6 +102,7 @@ def register(main: click.Group) -> None:
 @click.option("--nested", is_flag=True, help="JSON: include suppliers, categories, variants and images.")
 @click.option("--max-rows", type=int, help="XLSX: product rows per file (then numbered files).")
 @click.option("--file-name", help="File name pattern: {template} {date} {datetime} {timestamp} {format} {count}.")
+@click.option("--delta", is_flag=True, help="Only products changed since the last delta run of this template.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @pass_app
@@ -141,6 +144,8 @@ def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: b
     )
     for f in result.files:
         click.echo(f"  {f.path}  {human_size(f.size)}  {f.rows} rows  sha256 {f.sha256[:12]}…")
+    if request.spec.delta:
+        click.echo(f"delta: {result.unchanged} unchanged since the last run (not exported), {result.removed} removed")
     if result.excluded:
         click.echo(f"{result.excluded} product(s) excluded:")
         for rule, count in sorted(result.excluded_by_rule.items(), key=lambda kv: -kv[1]):

@@ -198,6 +198,7 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
         should_cancel=lambda: is_cancel_requested(settings, job_id),
         resume=resume,
         now=job.started_at,
+        job_id=job_id,
     )
     try:
         with _heartbeat(slots, job_id):
@@ -248,6 +249,7 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
             **(job.report or {}),
             "excluded_by_rule": result.excluded_by_rule,
             "seconds": round(result.seconds, 3),
+            **({"unchanged": result.unchanged, "removed": result.removed} if run.spec.delta else {}),
         }
         job.checkpoint = None
         _finish(job, "succeeded", None)

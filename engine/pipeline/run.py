@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Cancelled, EmptySelection, OutputError, RetryableError
-from engine.formats.base import FormatWriter, WriterContext
+from engine.errors import Cancelled, EmptySelection, InvalidRequest, OutputError, RetryableError
+from engine.formats.base import ColumnInfo, FormatWriter, OutputFile, WriterContext
 from engine.formats.registry import get_writer
-from engine.pipeline.mapping import compile_columns
+from engine.pipeline.delta import DeltaTracker, fingerprint, scope_key
+from engine.pipeline.mapping import CompiledColumns, compile_columns
 from engine.pipeline.naming import render_name, unique_target
 from engine.pipeline.select import (
     ProductLoader,
@@ -31,7 +32,7 @@ from engine.pipeline.select import (
     selection_where,
 )
 from engine.pipeline.spec import ExportSpec
-from engine.pipeline.validate import compile_rules
+from engine.pipeline.validate import CompiledRules, compile_rules
 from engine.settings import Settings
 
 
@@ -42,6 +43,7 @@ class Progress:
     processed: int = 0
     exported: int = 0
     excluded: int = 0
+    unchanged: int = 0  # delta exports: products whose content did not change since the last run
     elapsed: float = 0.0
 
     @property
@@ -82,6 +84,8 @@ class ExportResult:
     excluded_by_rule: dict[str, int]
     seconds: float
     started_at: dt.datetime
+    unchanged: int = 0
+    removed: int = 0
     samples: list[Exclusion] = field(default_factory=list)  # the first few exclusions, for summaries
 
 
@@ -120,6 +124,8 @@ class ExportRun:
         should_cancel: Callable[[], bool] | None = None,
         resume: Mapping[str, Any] | None = None,
         now: dt.datetime | None = None,
+        job_id: int | None = None,
+        destination: str = "download",
     ) -> None:
         self.spec = spec
         self.settings = settings
@@ -133,6 +139,8 @@ class ExportRun:
         self.should_cancel = should_cancel or (lambda: False)
         self.resume = dict(resume) if resume else None
         self.now = now
+        self.job_id = job_id
+        self.destination = destination
 
     def _prepare_folder(self) -> Path:
         try:
@@ -171,6 +179,8 @@ class ExportRun:
             progress.processed = int(self.resume["processed"])
             progress.excluded = int(self.resume["excluded"])
             progress.exported = progress.processed - progress.excluded
+            progress.unchanged = int(self.resume.get("unchanged", 0))
+            progress.exported = progress.processed - progress.excluded - progress.unchanged
             by_rule.update(self.resume.get("excluded_by_rule") or {})
         self.on_progress(progress)
         work = self._prepare_folder()
@@ -186,6 +196,7 @@ class ExportRun:
         )
         samples: list[Exclusion] = []
         writer: FormatWriter | None = None
+        delta = self._delta_tracker()
         try:
             if self.resume:
                 writer = writer_cls.resume(ctx, self.resume["writer"])
@@ -193,34 +204,17 @@ class ExportRun:
             else:
                 writer = writer_cls(ctx)
                 start_after = 0
-            write, first_failure, has_rules = writer.write, rules.first_failure, bool(rules.checks)
-            row = columns.row
-            expanded = columns.expander is not None
             for chunk in loader.chunks(after_id=start_after):
                 if self.should_cancel():
                     raise Cancelled("the export was cancelled")
-                excluded: list[Exclusion] = []
-                counted = 0
-                for record in chunk:
-                    failure = first_failure(record) if has_rules else None
-                    if failure is None:
-                        if expanded:
-                            for values, row_record in columns.rows(record):
-                                write(values, row_record)
-                        else:
-                            write(row(record), record)
-                    if record["id"] <= last_id:
-                        continue  # replayed for the writer only: counted before the resume
-                    counted += 1
-                    if failure is not None:
-                        excluded.append(Exclusion(record["id"], record["sku"], record["ean"], *failure))
+                counted, excluded = self._write_chunk(chunk, writer, columns, rules, delta, last_id, progress)
                 if excluded:
                     by_rule.update(e.rule for e in excluded)
                     samples.extend(excluded[: max(0, 20 - len(samples))])
                     self.on_exclusions(excluded)
                 progress.processed += counted
                 progress.excluded += len(excluded)
-                progress.exported = progress.processed - progress.excluded
+                progress.exported = progress.processed - progress.excluded - progress.unchanged
                 progress.elapsed = time.monotonic() - started
                 if self.on_checkpoint is not None and chunk[-1]["id"] > last_id:
                     self.on_checkpoint(
@@ -228,19 +222,27 @@ class ExportRun:
                             "last_id": chunk[-1]["id"],
                             "processed": progress.processed,
                             "excluded": progress.excluded,
+                            "unchanged": progress.unchanged,
                             "excluded_by_rule": dict(by_rule),
                             "writer": writer.checkpoint(),
                         }
                     )
                 self.on_progress(progress)
+            removed, removed_count = self._write_removed(delta, writer, work) if delta is not None else (None, 0)
             outputs = writer.close()
             writer = None
             files = self._publish(outputs, started_at, ext)
+            if removed is not None:
+                files += self._publish([removed], started_at, "csv", suffix="-removed", fmt="removed-csv")
+            if delta is not None:
+                delta.commit()
         except BaseException as exc:
             if isinstance(exc, RetryableError):
                 raise  # keep the work folder: the retry resumes from the last checkpoint
             if writer is not None:
                 writer.abort()
+            if delta is not None:
+                delta.discard()
             shutil.rmtree(work, ignore_errors=True)
             if isinstance(exc, OSError):
                 raise OutputError(f"writing the export failed: {exc.strerror or exc}") from exc
@@ -256,11 +258,94 @@ class ExportRun:
             excluded=progress.excluded,
             excluded_by_rule=dict(by_rule),
             seconds=progress.elapsed,
+            unchanged=progress.unchanged,
+            removed=removed_count,
             started_at=started_at,
             samples=samples,
         )
 
-    def _publish(self, outputs: list[Any], started_at: dt.datetime, ext: str) -> list[ExportFile]:
+    def _delta_tracker(self) -> DeltaTracker | None:
+        if not self.spec.delta:
+            return None
+        if self.job_id is None:
+            raise InvalidRequest("delta exports run as jobs (they remember what each job sent)", "delta")
+        return DeltaTracker(scope_key(self.template_name, self.destination), self.job_id)
+
+    def _write_chunk(
+        self,
+        chunk: list[dict[str, Any]],
+        writer: FormatWriter,
+        columns: CompiledColumns,
+        rules: CompiledRules,
+        delta: DeltaTracker | None,
+        last_id: int,
+        progress: Progress,
+    ) -> tuple[int, list[Exclusion]]:
+        """Write one chunk; returns how many products it counted and the ones excluded. Products with
+        id <= last_id are replayed after a resume: written again (the writer needs them) but not counted."""
+        write, first_failure, has_rules = writer.write, rules.first_failure, bool(rules.checks)
+        expanded = columns.expander is not None
+        previous = delta.previous([r["id"] for r in chunk]) if delta is not None else {}
+        seen: list[tuple[int, str | None, str | None, str]] = []
+        excluded: list[Exclusion] = []
+        counted = 0
+        for record in chunk:
+            replayed = record["id"] <= last_id
+            failure = first_failure(record) if has_rules else None
+            if failure is None:
+                if delta is not None:
+                    rows = list(columns.rows(record))
+                    content = fingerprint([values for values, _row in rows])
+                    if previous.get(record["id"]) != content:
+                        for values, row_record in rows:
+                            write(values, row_record)
+                    elif not replayed:
+                        progress.unchanged += 1
+                    if not replayed:
+                        seen.append((record["id"], record["sku"], record["ean"], content))
+                elif expanded:
+                    for values, row_record in columns.rows(record):
+                        write(values, row_record)
+                else:
+                    write(columns.row(record), record)
+            if replayed:
+                continue
+            counted += 1
+            if failure is not None:
+                excluded.append(Exclusion(record["id"], record["sku"], record["ean"], *failure))
+        if delta is not None and seen:
+            delta.stage(seen)
+        return counted, excluded
+
+    def _write_removed(self, delta: DeltaTracker, writer: FormatWriter, work: Path) -> tuple[OutputFile | None, int]:
+        """Products removed since the last run: in the feed itself when the format can say so (Amazon DELETE
+        messages), else as a separate CSV list (the standard CSV dialect, formulas neutralised)."""
+        in_feed = getattr(writer, "write_removed", None)
+        if in_feed is not None:
+            count = 0
+            for record in delta.removed():
+                in_feed(record)
+                count += 1
+            return None, count
+        from engine.formats.csv import CsvWriter
+
+        folder = work / "removed"
+        folder.mkdir(exist_ok=True)
+        ctx = WriterContext(
+            folder=folder,
+            file_name=lambda _part: "removed.csv",
+            columns=[ColumnInfo("id", "integer"), ColumnInfo("sku"), ColumnInfo("ean")],
+            options=CsvWriter.validate_options({}),
+        )
+        removed_writer = CsvWriter(ctx)
+        for record in delta.removed():
+            removed_writer.write([record["id"], record["sku"], record["ean"]], record)
+        (output,) = removed_writer.close()
+        return output, output.rows
+
+    def _publish(
+        self, outputs: list[Any], started_at: dt.datetime, ext: str, suffix: str = "", fmt: str | None = None
+    ) -> list[ExportFile]:
         """Move finished files from the work folder to their final names, hashing each."""
         files = []
         for part, output in enumerate(outputs, start=1):
@@ -274,6 +359,9 @@ class ExportRun:
                 part=part,
                 parts=len(outputs),
             )
+            if suffix:
+                stem, _dot, extension = name.rpartition(".")
+                name = f"{stem}{suffix}.{extension}"
             target = unique_target(self.out_dir, name)
             os.replace(output.path, target)
             files.append(
@@ -283,7 +371,7 @@ class ExportRun:
                     target.stat().st_size,
                     sha256_of(target),
                     output.content_type,
-                    self.spec.format,
+                    fmt or self.spec.format,
                 )
             )
         return files

@@ -72,11 +72,12 @@ class ExportSpec:
     rules: list[dict[str, Any]] = field(default_factory=list)
     file_name: str = DEFAULT_FILE_NAME
     rows: str = "product"
+    delta: bool = False  # only products whose content changed since the last successful run, plus removals
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExportSpec:
         """Build and fully validate a spec (format, options, columns, rules, selection)."""
-        known = {"format", "columns", "selection", "options", "rules", "file_name", "rows"}
+        known = {"format", "columns", "selection", "options", "rules", "file_name", "rows", "delta"}
         unknown = set(data) - known
         if unknown:
             raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", "template")
@@ -90,7 +91,10 @@ class ExportSpec:
             rules=copy.deepcopy(list(data.get("rules") or [])),
             file_name=str(data.get("file_name") or DEFAULT_FILE_NAME),
             rows=str(data.get("rows") or "product"),
+            delta=data.get("delta", False),
         )
+        if not isinstance(spec.delta, bool):
+            raise TemplateError("must be true or false", "delta")
         spec.validate()
         return spec
 
@@ -116,6 +120,7 @@ class ExportSpec:
             "rules": copy.deepcopy(self.rules),
             "file_name": self.file_name,
             "rows": self.rows,
+            "delta": self.delta,
         }
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ExportSpec:

@@ -110,6 +110,7 @@ def run_inline(
         allow_empty=allow_empty,
         on_progress=on_progress,
         on_exclusions=store_exclusions,
+        job_id=job.id,
     )
     try:
         result = run.execute()
@@ -136,6 +137,10 @@ def run_inline(
         job.status, job.phase, job.finished_at = "succeeded", "done", utcnow()
         job.total, job.processed = result.total, result.total
         job.exported, job.excluded = result.exported, result.excluded
-        job.report = {"excluded_by_rule": result.excluded_by_rule, "seconds": round(result.seconds, 3)}
+        job.report = {
+            "excluded_by_rule": result.excluded_by_rule,
+            "seconds": round(result.seconds, 3),
+            **({"unchanged": result.unchanged, "removed": result.removed} if request.spec.delta else {}),
+        }
         job.save()
     return job, result
