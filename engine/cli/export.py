@@ -170,3 +170,115 @@ def templates_list(app: AppContext) -> None:
     for tpl in list_templates():
         kind = "predefined" if tpl.predefined else "custom"
         click.echo(f"{tpl.name:<28} {tpl.format:<6} v{tpl.version:<3} {kind:<10} {tpl.description}")
+
+
+def _read_spec(path: Path) -> dict[str, Any]:
+    """A template file: either the spec itself or {name, description, spec} like the data files."""
+    import orjson
+
+    try:
+        data = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError) as exc:
+        raise click.BadParameter(f"cannot read a JSON template from {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise click.BadParameter(f"{path} must hold a JSON object")
+    spec = data.get("spec", data)
+    return dict(spec)
+
+
+@templates.command("show")
+@click.argument("name")
+@click.option("--version", "version", type=int, help="A saved version (default: the current one).")
+@pass_app
+@handle_errors
+def templates_show(app: AppContext, name: str, version: int | None) -> None:
+    """Print a template's spec as JSON."""
+    import orjson
+
+    from engine.services.templates import get_template, template_version
+
+    app.open_db()
+    spec = template_version(name, version) if version else get_template(name).spec
+    click.echo(orjson.dumps(spec, option=orjson.OPT_INDENT_2).decode())
+
+
+@templates.command("create")
+@click.argument("name")
+@click.option(
+    "--file",
+    "file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="JSON file with the spec (format, selection, columns, rules, options, file_name).",
+)
+@click.option("--description", default="")
+@pass_app
+@handle_errors
+def templates_create(app: AppContext, name: str, file: Path, description: str) -> None:
+    """Create a template from a JSON file (validated: errors name the column)."""
+    from engine.services.templates import create_template
+
+    app.open_db()
+    template = create_template(name, _read_spec(file), description)
+    click.echo(f"template {template.name!r} created (version {template.version})")
+
+
+@templates.command("update")
+@click.argument("name")
+@click.option("--file", "file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--description")
+@click.option("--rename", "new_name")
+@pass_app
+@handle_errors
+def templates_update(
+    app: AppContext, name: str, file: Path | None, description: str | None, new_name: str | None
+) -> None:
+    """Update a custom template; a changed spec becomes a new version."""
+    from engine.services.templates import update_template
+
+    app.open_db()
+    template = update_template(
+        name, spec=_read_spec(file) if file else None, description=description, new_name=new_name
+    )
+    click.echo(f"template {template.name!r} is at version {template.version}")
+
+
+@templates.command("copy")
+@click.argument("name")
+@click.argument("new_name")
+@pass_app
+@handle_errors
+def templates_copy(app: AppContext, name: str, new_name: str) -> None:
+    """Copy a template (predefined ones are read-only: copy them to adapt them)."""
+    from engine.services.templates import copy_template
+
+    app.open_db()
+    click.echo(f"template {copy_template(name, new_name).name!r} created")
+
+
+@templates.command("delete")
+@click.argument("name")
+@pass_app
+@handle_errors
+def templates_delete(app: AppContext, name: str) -> None:
+    """Delete a custom template (past jobs keep their snapshot)."""
+    from engine.services.templates import delete_template
+
+    app.open_db()
+    delete_template(name)
+    click.echo(f"template {name!r} deleted")
+
+
+@templates.command("versions")
+@click.argument("name")
+@pass_app
+@handle_errors
+def templates_versions(app: AppContext, name: str) -> None:
+    """List a template's saved versions."""
+    from engine.services.templates import template_versions
+
+    app.open_db()
+    for v in template_versions(name):
+        click.echo(
+            f"v{v.version}  {v.created_at:%Y-%m-%d %H:%M:%S}  {v.spec['format']}  {len(v.spec['columns'])} columns"
+        )

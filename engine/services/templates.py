@@ -1,4 +1,4 @@
-"""Templates: install the predefined ones, look up, list."""
+"""Templates: install the predefined ones; create, update (versioned), copy, delete, list, look up."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 from engine.catalog.models import utcnow
 from engine.db import current_database
-from engine.errors import NotFound
+from engine.errors import InvalidRequest, InvalidState, NotFound
 from engine.models import Template, TemplateVersion
 from engine.pipeline.spec import ExportSpec
 
@@ -49,3 +49,87 @@ def get_template(name: str) -> Template:
 
 def list_templates() -> list[Template]:
     return list(Template.select().order_by(Template.name))
+
+
+NAME_LIMIT = 128
+
+
+def _check_name(name: Any, field: str = "name") -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidRequest("a template needs a name", field)
+    name = name.strip()
+    if len(name) > NAME_LIMIT:
+        raise InvalidRequest(f"is longer than {NAME_LIMIT} characters", field)
+    if Template.select().where(Template.name == name).exists():
+        raise InvalidRequest(f"a template named {name!r} already exists", field)
+    return name
+
+
+def _editable(name: str) -> Template:
+    template = get_template(name)
+    if template.predefined:
+        raise InvalidState(f"{name!r} is predefined and read-only: copy it to change it")
+    return template
+
+
+def create_template(name: str, spec: dict[str, Any], description: str = "") -> Template:
+    """Validate and save a new template (version 1). Errors name the column or key at fault."""
+    spec_dict = ExportSpec.from_dict(spec).to_dict()
+    with current_database().atomic():
+        template = Template.create(
+            name=_check_name(name), description=description or "", format=spec_dict["format"], spec=spec_dict
+        )
+        TemplateVersion.create(template=template, version=1, spec=spec_dict)
+    return template
+
+
+def update_template(
+    name: str, *, spec: dict[str, Any] | None = None, description: str | None = None, new_name: str | None = None
+) -> Template:
+    """Change a custom template; a new spec makes a new version (jobs keep the snapshot they ran with)."""
+    with current_database().atomic():
+        template = _editable(name)
+        if new_name is not None and new_name.strip() != template.name:
+            template.name = _check_name(new_name, "new_name")
+        if description is not None:
+            template.description = description
+        if spec is not None:
+            spec_dict = ExportSpec.from_dict(spec).to_dict()
+            if spec_dict != template.spec:
+                template.spec = spec_dict  # type: ignore[assignment]
+                template.format = spec_dict["format"]
+                template.version += 1
+                TemplateVersion.create(template=template, version=template.version, spec=spec_dict)
+        template.updated_at = utcnow()
+        template.save()
+    return template
+
+
+def copy_template(name: str, new_name: str) -> Template:
+    """A custom copy of any template (the way to adapt a predefined one)."""
+    source = get_template(name)
+    return create_template(new_name, source.spec, source.description)
+
+
+def delete_template(name: str) -> None:
+    """Delete a custom template (its jobs keep their snapshots)."""
+    _editable(name).delete_instance(recursive=False)
+
+
+def template_versions(name: str) -> list[TemplateVersion]:
+    template = get_template(name)
+    return list(template.versions.order_by(TemplateVersion.version))
+
+
+def template_version(name: str, version: int) -> dict[str, Any]:
+    """The spec of one saved version."""
+    row = (
+        TemplateVersion.select()
+        .join(Template)
+        .where((Template.name == name) & (TemplateVersion.version == version))
+        .first()
+    )
+    if row is None:
+        raise NotFound(f"template {name!r} has no version {version}")
+    spec: dict[str, Any] = row.spec
+    return spec
