@@ -117,7 +117,7 @@ def test_big_export_runs_on_a_worker_streams_progress_and_matches_the_inline_exp
     events = events_until_end(stack, job.id)
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
     processed = [e["processed"] for e in events]
-    assert processed == sorted(processed) and len(set(processed)) > 5
+    assert processed == sorted(processed) and len(set(processed)) >= 3
     assert events[-1]["status"] == "succeeded" and events[-1]["processed"] == job.total
     assert any(e.get("rate") for e in events) and any(e.get("eta") is not None for e in events)
     (artifact_info,) = events[-1]["artifacts"]

@@ -10,6 +10,10 @@ data) follow `encoding_errors`: "transliterate" (default) folds each one to its 
 "…" -> "...") and writes "?" for whatever is left (e.g. CJK); "replace" writes "?"; "strict" stops the export
 with an OutputError naming the product row and the column.
 
+Crash recovery: `checkpoint()` fsyncs the file and records its size after the last complete row;
+`resume()` cuts the file back to that size and appends (the utf-8-sig codec writes no second BOM at a non-zero
+position, and the header is not written again), so the finished file is the same, byte for byte.
+
 Value rendering and option checks shared with the other writers live in `engine.formats.values`.
 """
 
@@ -25,11 +29,21 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, ClassVar, TextIO
+from typing import Any, ClassVar, Literal, Self, TextIO
 
 from engine.errors import OutputError
 from engine.formats.base import FORMULA_PREFIXES, OutputFile, ValueKind, WriterContext
-from engine.formats.values import bool_option, choice_option, output_path, reject_unknown_options, render_text
+from engine.formats.values import (
+    bool_option,
+    choice_option,
+    new_state,
+    output_path,
+    reject_unknown_options,
+    render_text,
+    resume_single_file,
+    sync_file,
+    sync_folder,
+)
 
 # ---------------------------------------------------------------------------------------------------------
 # Encoding errors
@@ -310,24 +324,46 @@ class CsvWriter:
         return set()
 
     def __init__(self, ctx: WriterContext) -> None:
-        options = self.validate_options(ctx.options)
-        self._encoding: str = options["encoding"]
-        self._headers = [column.header for column in ctx.columns]
-        lf_only = options["line_terminator"] == "\n"
-        self._converters = [_make_converter(c.kind, options["escape_formulas"], lf_only) for c in ctx.columns]
-        self._path = output_path(ctx, 1)
+        self._setup(ctx)
         self._rows = 0
+        self._open("w")
+        if self._header:
+            headers: list[Any] = self._headers
+            if self._lf_only:
+                headers = [h.replace("\r\n", "\n").replace("\r", "\n") for h in self._headers]
+            try:
+                self._emit(headers, "the header row")
+            except OutputError:
+                self.abort()  # nobody holds this writer yet to abort it
+                raise
+
+    def _setup(self, ctx: WriterContext) -> None:
+        options = self.validate_options(ctx.options)
+        self._options = options
+        self._encoding: str = options["encoding"]
+        self._header: bool = options["header"]
+        self._headers = [column.header for column in ctx.columns]
+        self._lf_only = options["line_terminator"] == "\n"
+        self._converters = [_make_converter(c.kind, options["escape_formulas"], self._lf_only) for c in ctx.columns]
+        self._path = output_path(ctx, 1)
         self._done: list[OutputFile] | None = None
+        self._folder_synced = False
+
+    def _open(self, mode: Literal["w", "a"]) -> None:
+        options = self._options
         try:
+            # in "a" mode at a non-zero position, the utf-8-sig codec knows the BOM is already there
             self._file: TextIO = open(  # noqa: SIM115 - closed in close()/abort()
                 self._path,
-                "w",
+                mode,
                 encoding=self._encoding,
                 errors=_ERROR_HANDLERS[options["encoding_errors"]],
                 newline="",
             )
         except OSError as exc:
-            raise OutputError(f"cannot create {self._path}: {exc.strerror or exc}") from exc
+            raise OutputError(
+                f"cannot {'create' if mode == 'w' else 'reopen'} {self._path}: {exc.strerror or exc}"
+            ) from exc
         self._writer = csv.writer(
             self._file,
             delimiter=options["separator"],
@@ -337,15 +373,25 @@ class CsvWriter:
             lineterminator=options["line_terminator"],
         )
         self._writerow = self._writer.writerow
-        if options["header"]:
-            headers: list[Any] = self._headers
-            if lf_only:
-                headers = [h.replace("\r\n", "\n").replace("\r", "\n") for h in self._headers]
-            try:
-                self._emit(headers, "the header row")
-            except OutputError:
-                self.abort()  # nobody holds this writer yet to abort it
-                raise
+
+    @classmethod
+    def resume(cls, ctx: WriterContext, state: Mapping[str, Any]) -> Self:
+        """Continue after the checkpoint's last row: the file is cut back there and appended to."""
+        writer = cls.__new__(cls)
+        writer._setup(ctx)
+        writer._path, writer._rows = resume_single_file(ctx, state, cls.name)
+        writer._open("a")
+        return writer
+
+    def checkpoint(self) -> dict[str, Any]:
+        """{"format": "csv", "version": 1, "file": name, "offset": bytes of complete rows, "rows": product rows}."""
+        if self._done is not None:
+            raise OutputError("the CSV writer is already closed")
+        offset = sync_file(self._file, self._path)
+        if not self._folder_synced:  # the file's entry in the folder must survive a machine crash too
+            sync_folder(self._path.parent)
+            self._folder_synced = True
+        return new_state(self.name, file=self._path.name, offset=offset, rows=self._rows)
 
     def _emit(self, cells: Sequence[Any], where: str) -> None:
         try:

@@ -4,19 +4,32 @@ Each product is an object {header: value} in column order, written with orjson a
 Decimal -> JSON number, date/datetime -> ISO 8601 text, lists and dicts as JSON. With `nested`, the
 product's loaded relations (suppliers, categories, variants, images) are added as arrays under their own
 name, unless a column already uses that name as its header.
+
+Crash recovery: `checkpoint()` fsyncs the file and records its size after the last complete product;
+`resume()` cuts the file back to that size and appends, the next product of a document getting its `,` when
+one came before: the finished file is the same, byte for byte.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
-from typing import Any, BinaryIO, ClassVar
+from typing import Any, BinaryIO, ClassVar, Literal, Self
 
 import orjson
 
 from engine.errors import OutputError, TemplateError
 from engine.formats.base import OutputFile, WriterContext
-from engine.formats.values import bool_option, orjson_default, output_path, reject_unknown_options
+from engine.formats.values import (
+    bool_option,
+    new_state,
+    orjson_default,
+    output_path,
+    reject_unknown_options,
+    resume_single_file,
+    sync_file,
+    sync_folder,
+)
 
 NESTED_RELATIONS = ("suppliers", "categories", "variants", "images")
 _OPTION = orjson.OPT_NON_STR_KEYS  # e.g. attribute dicts keyed by numbers
@@ -66,17 +79,53 @@ class _JsonBase:
         return set(_nested_option(options))
 
     def __init__(self, ctx: WriterContext) -> None:
+        self._setup(ctx)
+        self._rows = 0
+        self._open("wb")
+        self._start()
+
+    def _setup(self, ctx: WriterContext) -> None:
         options = self.validate_options(ctx.options)
         self._pretty: bool = options["pretty"]
         self._headers = [column.header for column in ctx.columns]
         self._nested = [name for name in options["nested"] if name not in self._headers]
-        self._rows = 0
         self._done: list[OutputFile] | None = None
+        self._folder_synced = False
         self._path = output_path(ctx, 1)
+
+    def _open(self, mode: Literal["wb", "ab"]) -> None:
         try:
-            self._file: BinaryIO = open(self._path, "wb", buffering=_BUFFER)  # noqa: SIM115 - see close()
+            self._file: BinaryIO = open(self._path, mode, buffering=_BUFFER)  # noqa: SIM115 - see close()
         except OSError as exc:
-            raise OutputError(f"cannot create {self._path}: {exc.strerror or exc}") from exc
+            raise OutputError(
+                f"cannot {'create' if mode == 'wb' else 'reopen'} {self._path}: {exc.strerror or exc}"
+            ) from exc
+
+    def _start(self) -> None:
+        """Write what opens a new file (nothing for JSON Lines)."""
+
+    def _continue(self) -> None:
+        """Set up to append after the checkpoint's last product."""
+
+    @classmethod
+    def resume(cls, ctx: WriterContext, state: Mapping[str, Any]) -> Self:
+        """Continue after the checkpoint's last product: the file is cut back there and appended to."""
+        writer = cls.__new__(cls)
+        writer._setup(ctx)
+        writer._path, writer._rows = resume_single_file(ctx, state, cls.name)
+        writer._open("ab")
+        writer._continue()
+        return writer
+
+    def checkpoint(self) -> dict[str, Any]:
+        """{"format": name, "version": 1, "file": name, "offset": bytes of complete products, "rows": products}."""
+        if self._done is not None:
+            raise OutputError(f"the {self.name} writer is already closed")
+        offset = sync_file(self._file, self._path)
+        if not self._folder_synced:  # the file's entry in the folder must survive a machine crash too
+            sync_folder(self._path.parent)
+            self._folder_synced = True
+        return new_state(self.name, file=self._path.name, offset=offset, rows=self._rows)
 
     def _object(self, values: Sequence[Any], record: Mapping[str, Any]) -> dict[str, Any]:
         item = dict(zip(self._headers, values))  # noqa: B905 - hot path, lengths match by construction
@@ -123,12 +172,17 @@ class JsonWriter(_JsonBase):
     content_type: ClassVar[str] = "application/json"
     _pretty_allowed: ClassVar[bool] = True
 
-    def __init__(self, ctx: WriterContext) -> None:
-        super().__init__(ctx)
+    def _setup(self, ctx: WriterContext) -> None:
+        super()._setup(ctx)
         # compact mode still puts one product per line: big files stay usable with line-based tools
         self._option = (_OPTION | orjson.OPT_INDENT_2) if self._pretty else _OPTION
+
+    def _start(self) -> None:
         self._put(b'{\n  "products": [' if self._pretty else b'{"products":[')
         self._separator = b"\n"
+
+    def _continue(self) -> None:
+        self._separator = b",\n" if self._rows else b"\n"
 
     def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
         data = self._dumps(self._object(values, record), self._option)

@@ -1,12 +1,14 @@
-"""Helpers shared by the writers: option checks, rendering a mapped value as text, orjson fallback, paths."""
+"""Helpers shared by the writers: option checks, value rendering, orjson fallback, paths, checkpoint states."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -90,3 +92,108 @@ def output_path(ctx: WriterContext, part: int) -> Path:
     if not name or Path(name).name != name or name in (".", ".."):
         raise OutputError(f"refusing output file name {name!r}: it must be a plain file name")
     return ctx.folder / name
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Checkpoints: every state carries its format and this version, so a state from another writer (or from an
+# older release still stored with a job) is refused instead of misread.
+
+STATE_VERSION = 1
+
+
+def new_state(fmt: str, **fields: Any) -> dict[str, Any]:
+    """A checkpoint state for format `fmt`."""
+    return {"format": fmt, "version": STATE_VERSION, **fields}
+
+
+def check_state(state: Mapping[str, Any], fmt: str) -> None:
+    """Raise OutputError unless `state` is a checkpoint of format `fmt` in this version."""
+    if not isinstance(state, Mapping) or state.get("format") != fmt or state.get("version") != STATE_VERSION:
+        found = (state.get("format"), state.get("version")) if isinstance(state, Mapping) else type(state).__name__
+        raise OutputError(
+            f"cannot resume the {fmt} export: the checkpoint is not a version {STATE_VERSION} {fmt} state ({found!r})"
+        )
+
+
+def state_count(state: Mapping[str, Any], key: str) -> int:
+    """A non-negative whole number from a checkpoint state."""
+    value = state.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise OutputError(f"cannot resume: the checkpoint's {key!r} is not a count ({value!r})")
+    return value
+
+
+def resumed_path(ctx: WriterContext, name: Any, part: int) -> Path:
+    """The path of file `part`, which must still be named as in the checkpoint (`name`)."""
+    path = output_path(ctx, part)
+    if name != path.name:
+        raise OutputError(
+            f"cannot resume: the checkpoint's file {part} is {name!r} but the job now names it {path.name!r} "
+            "(the file name must not change between runs of a job)"
+        )
+    return path
+
+
+def existing_size(path: Path) -> int:
+    """The size of a file the checkpoint says exists."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        raise OutputError(f"cannot resume: {path} is missing; the export must start again") from None
+    except OSError as exc:
+        raise OutputError(f"cannot resume: cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def truncate_to(path: Path, offset: int) -> None:
+    """Cut `path` back to its checkpointed size, dropping whatever a killed writer added after it."""
+    size = existing_size(path)
+    if size < offset:
+        raise OutputError(
+            f"cannot resume: {path} holds {size} bytes, fewer than the {offset} of the checkpoint "
+            "(the file was cut short); the export must start again"
+        )
+    try:
+        os.truncate(path, offset)
+    except OSError as exc:
+        raise OutputError(f"cannot resume: cannot truncate {path}: {exc.strerror or exc}") from exc
+
+
+def resume_single_file(ctx: WriterContext, state: Mapping[str, Any], fmt: str) -> tuple[Path, int]:
+    """For a one-file writer: check `state`, cut its file back to the checkpoint; returns (path, rows)."""
+    check_state(state, fmt)
+    path = resumed_path(ctx, state.get("file"), 1)
+    rows = state_count(state, "rows")
+    truncate_to(path, state_count(state, "offset"))
+    return path, rows
+
+
+def sync_file(file: IO[Any], path: Path) -> int:
+    """Flush `file` down to the disk and return its position: the size of everything written so far."""
+    try:
+        file.flush()
+        os.fsync(file.fileno())
+        return file.tell()
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def sync_path(path: Path) -> None:
+    """fsync a file written and closed by someone else (a finished XLSX part)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def sync_folder(folder: Path) -> None:
+    """Make the folder's new entries durable; best effort, as some file systems cannot fsync a folder."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
