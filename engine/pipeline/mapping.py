@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.errors import TemplateError
 from engine.formats.base import ColumnInfo, ValueKind
-from engine.pipeline.fields import Getter, make_getter, parse_path
+from engine.pipeline.fields import FieldRef, Getter, make_getter, parse_path
 from engine.pipeline.rows import EXPANDERS, ROW_KINDS, Expander, check_mode, relations_for
 from engine.pipeline.transforms import build_step
 
@@ -26,6 +26,7 @@ class CompiledColumns:
     converters: list[Getter]
     product_columns: set[str] = field(default_factory=set)
     relations: set[str] = field(default_factory=set)
+    whole_relations: set[str] = field(default_factory=set)  # relations read beyond their first item
     row_fields: list[str] = field(default_factory=list)  # labels of columns reading variant/image/row
     expander: Expander | None = None  # None: one row per product
 
@@ -76,7 +77,7 @@ def _pattern_getter(pattern: str, column: str, needs: CompiledColumns) -> Getter
     for match in _PLACEHOLDER.finditer(pattern):
         parts.append(pattern[pos : match.start()])
         ref = parse_path(match[1], column)
-        _need(ref.needs_column, ref.needs_relation, needs)
+        _need(ref, needs)
         if ref.is_row_field:
             needs.row_fields.append(column)
         parts.append(make_getter(ref))
@@ -94,11 +95,13 @@ def _constant(value: Any) -> Getter:
     return lambda _rec: value
 
 
-def _need(column: str | None, relation: str | None, needs: CompiledColumns) -> None:
-    if column:
-        needs.product_columns.add(column)
-    if relation:
-        needs.relations.add(relation)
+def _need(ref: FieldRef, needs: CompiledColumns) -> None:
+    if ref.needs_column:
+        needs.product_columns.add(ref.needs_column)
+    if ref.needs_relation:
+        needs.relations.add(ref.needs_relation)
+        if ref.index != 0:
+            needs.whole_relations.add(ref.needs_relation)
 
 
 def _chain(getter: Getter, steps: Sequence[Callable[[Any, Mapping[str, Any]], Any]]) -> Getter:
@@ -122,6 +125,7 @@ def compile_columns(columns: Sequence[Mapping[str, Any]], rows: str = "product")
     check_mode(rows)
     out = CompiledColumns(infos=[], converters=[], expander=EXPANDERS.get(rows))
     out.relations |= relations_for(rows)
+    out.whole_relations |= relations_for(rows)
     seen: dict[str, int] = {}
     for position, column in enumerate(columns, start=1):
         if not isinstance(column, Mapping):
@@ -145,7 +149,7 @@ def compile_columns(columns: Sequence[Mapping[str, Any]], rows: str = "product")
             if not isinstance(column["source"], str):
                 raise TemplateError("source must be a field path", label)
             ref = parse_path(column["source"], label)
-            _need(ref.needs_column, ref.needs_relation, out)
+            _need(ref, out)
             if ref.is_row_field:
                 out.row_fields.append(label)
             getter, kind = make_getter(ref), ref.kind

@@ -165,11 +165,14 @@ class ExportRun:
         total = count_selected(where)
         if total == 0 and not self.allow_empty:
             raise EmptySelection("the selection matches no product (check the statuses, categories and filters)")
+        writer_relations = writer_cls.relations(options)
+        whole = columns.whole_relations | rules.relations | writer_relations
         loader = ProductLoader(
             where,
             columns.product_columns | rules.product_columns,
-            columns.relations | rules.relations | writer_cls.relations(options),
+            columns.relations | rules.relations | writer_relations,
             self.settings.chunk_size,
+            first_image_only="images" not in whole,
         )
         progress = Progress(phase="writing", total=total)
         by_rule: Counter[str] = Counter()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +19,7 @@ from engine.catalog.models import (
     Supplier,
     Variant,
 )
-from engine.db import is_postgres
+from engine.db import current_database, is_postgres
 from engine.errors import InvalidRequest
 from engine.pipeline.fields import JSON_COLUMNS, PRODUCT_FIELDS
 
@@ -131,20 +131,82 @@ def count_selected(where: Expression) -> int:
     return int(Product.select().where(where).count())
 
 
-class ProductLoader:
-    """Reads selected products chunk by chunk (keyset on id), with only the columns and relations asked for."""
+Converter = Callable[[Any], Any]
 
-    def __init__(self, where: Expression, columns: set[str], relations: set[str], chunk_size: int) -> None:
+
+def _decimal_converter(places: int) -> Converter:
+    """Driver value (SQLite float/int/str, PostgreSQL Decimal) -> Decimal with exactly `places` decimals;
+    memoised, since prices and weights repeat a lot."""
+    quantum = Decimal(1).scaleb(-places)
+    cache: dict[Any, Decimal] = {}
+
+    def convert(value: Any) -> Decimal | None:
+        if value is None:
+            return None
+        found = cache.get(value)
+        if found is None:
+            raw = (
+                value
+                if isinstance(value, Decimal)
+                else Decimal(repr(value) if isinstance(value, float) else str(value))
+            )
+            found = raw.quantize(quantum)
+            if len(cache) < 50_000:
+                cache[value] = found
+        return found
+
+    return convert
+
+
+def _datetime(value: Any) -> Any:
+    return dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str) and value else None
+
+
+def _converter(name: str) -> Converter | None:
+    """How a raw column value becomes the record's value (None: as the driver returns it)."""
+    if name in JSON_COLUMNS:
+        return _json
+    kind = PRODUCT_FIELDS.get(name)
+    if kind in {"money", "decimal"}:
+        return _decimal_converter(getattr(Product, name).decimal_places)
+    if kind == "datetime":
+        return _datetime
+    return None
+
+
+class ProductLoader:
+    """Reads selected products chunk by chunk (keyset on id), with only the columns and relations asked for.
+
+    The hot path runs the SQL on a plain cursor and converts only the columns that need it (decimals, dates,
+    JSON) with converters chosen once: peewee's per-cell `python_value` costs more than the writing itself.
+    """
+
+    def __init__(
+        self,
+        where: Expression,
+        columns: set[str],
+        relations: set[str],
+        chunk_size: int,
+        *,
+        first_image_only: bool = False,
+    ) -> None:
         wanted = [c for c in PRODUCT_FIELDS if c in columns or c in ALWAYS]
         self.names = [*dict.fromkeys([*ALWAYS, *wanted])]
         self.fields = [Product.category if n == "category_id" else getattr(Product, n) for n in self.names]
-        self.json_positions = [i for i, n in enumerate(self.names) if n in JSON_COLUMNS]
+        self.converters = [(i, conv) for i, n in enumerate(self.names) if (conv := _converter(n)) is not None]
         self.where = where
         self.relations = set(relations)
         if "categories" in self.relations:
             self.relations.add("category")
+        self.first_image_only = first_image_only
         self.chunk_size = chunk_size
         self._categories: dict[int, dict[str, Any]] | None = None
+        self._money = _decimal_converter(2)
+        self._weight = _decimal_converter(3)
 
     def categories(self) -> dict[int, dict[str, Any]]:
         if self._categories is None:
@@ -160,21 +222,25 @@ class ProductLoader:
             .limit(self.chunk_size)
         )
 
+    @staticmethod
+    def _fetch(query: Any) -> list[tuple[Any, ...]]:
+        """Rows of a peewee query from a plain cursor (no per-cell conversion)."""
+        sql, params = query.sql()
+        return list(current_database().execute_sql(sql, params).fetchall())
+
     def chunks(self, after_id: int = 0) -> Iterator[list[dict[str, Any]]]:
         """Yield lists of product records, each with the relations asked for, in id order after `after_id`."""
         names = self.names
-        json_positions = self.json_positions
-        loads = orjson.loads
+        converters = self.converters
         while True:
-            rows = list(self._query(after_id).tuples().execute())
+            rows = self._fetch(self._query(after_id))
             if not rows:
                 return
             records = []
             for row in rows:
                 record = dict(zip(names, row, strict=True))
-                for i in json_positions:
-                    raw = row[i]
-                    record[names[i]] = loads(raw) if isinstance(raw, str) and raw else raw
+                for i, convert in converters:
+                    record[names[i]] = convert(row[i])
                 records.append(record)
             if self.relations:
                 self._attach(records)
@@ -182,9 +248,11 @@ class ProductLoader:
             after_id = rows[-1][0]
 
     def _attach(self, records: list[dict[str, Any]]) -> None:
-        ids = [r["id"] for r in records]
+        """Load the asked-for relations of a chunk: one range query each (ids are in order), plain cursors."""
+        first, last = records[0]["id"], records[-1]["id"]
         by_id = {r["id"]: r for r in records}
         rel = self.relations
+        money, weight = self._money, self._weight
         if "category" in rel:
             cats = self.categories()
             for r in records:
@@ -193,25 +261,31 @@ class ProductLoader:
             cats = self.categories()
             extra: dict[int, list[dict[str, Any]]] = {}
             query = ProductCategory.select(ProductCategory.product, ProductCategory.category).where(
-                ProductCategory.product.in_(ids)
+                ProductCategory.product.between(first, last)
             )
-            for product_id, category_id in query.tuples():
-                extra.setdefault(product_id, []).append(cats[category_id])
+            for product_id, category_id in self._fetch(query):
+                if product_id in by_id:
+                    extra.setdefault(product_id, []).append(cats[category_id])
             for r in records:
                 main = [r["category"]] if r["category"] else []
                 r["categories"] = main + [c for c in extra.get(r["id"], []) if not main or c["id"] != main[0]["id"]]
         if "images" in rel:
             for r in records:
                 r["images"] = []
+            where = Image.product.between(first, last)
+            if self.first_image_only:
+                where &= Image.position == 1  # the store numbers images 1..n
             query = (
                 Image.select(Image.product, Image.url, Image.alt, Image.position, Image.is_primary)
-                .where(Image.product.in_(ids))
+                .where(where)
                 .order_by(Image.product, Image.position)
             )
-            for product_id, url, alt, position, is_primary in query.tuples():
-                by_id[product_id]["images"].append(
-                    {"url": url, "alt": alt, "position": position, "is_primary": bool(is_primary)}
-                )
+            for product_id, url, alt, position, is_primary in self._fetch(query):
+                record = by_id.get(product_id)
+                if record is not None:
+                    record["images"].append(
+                        {"url": url, "alt": alt, "position": position, "is_primary": bool(is_primary)}
+                    )
         if "suppliers" in rel:
             for r in records:
                 r["suppliers"] = []
@@ -227,40 +301,61 @@ class ProductLoader:
                     ProductSupplier.position,
                 )
                 .join(Supplier)
-                .where(ProductSupplier.product.in_(ids))
+                .where(ProductSupplier.product.between(first, last))
                 .order_by(ProductSupplier.product, ProductSupplier.position)
             )
-            for product_id, code, name, country, supplier_sku, cost, stock, position in query.tuples():
-                by_id[product_id]["suppliers"].append(
-                    {
-                        "code": code,
-                        "name": name,
-                        "country": country,
-                        "supplier_sku": supplier_sku,
-                        "cost_price": cost,
-                        "stock": stock,
-                        "position": position,
-                    }
-                )
+            for product_id, code, name, country, supplier_sku, cost, stock, position in self._fetch(query):
+                record = by_id.get(product_id)
+                if record is not None:
+                    record["suppliers"].append(
+                        {
+                            "code": code,
+                            "name": name,
+                            "country": country,
+                            "supplier_sku": supplier_sku,
+                            "cost_price": money(cost),
+                            "stock": stock,
+                            "position": position,
+                        }
+                    )
         if "variants" in rel:
             for r in records:
                 r["variants"] = []
-            query = Variant.select().where(Variant.product.in_(ids)).order_by(Variant.product, Variant.position)
-            for v in query.dicts():
-                options = {}
-                for i in (1, 2, 3):
-                    if v[f"option{i}_name"]:
-                        options[v[f"option{i}_name"]] = v[f"option{i}_value"]
-                by_id[v["product"]]["variants"].append(
+            query = (
+                Variant.select(
+                    Variant.product,
+                    Variant.sku,
+                    Variant.ean,
+                    Variant.option1_name,
+                    Variant.option1_value,
+                    Variant.option2_name,
+                    Variant.option2_value,
+                    Variant.option3_name,
+                    Variant.option3_value,
+                    Variant.price,
+                    Variant.stock,
+                    Variant.weight,
+                    Variant.image_url,
+                    Variant.position,
+                )
+                .where(Variant.product.between(first, last))
+                .order_by(Variant.product, Variant.position)
+            )
+            for row in self._fetch(query):
+                record = by_id.get(row[0])
+                if record is None:
+                    continue
+                options = {row[i]: row[i + 1] for i in (3, 5, 7) if row[i]}
+                record["variants"].append(
                     {
-                        "sku": v["sku"],
-                        "ean": v["ean"],
+                        "sku": row[1],
+                        "ean": row[2],
                         "options": options,
-                        "price": v["price"],
-                        "stock": v["stock"],
-                        "weight": v["weight"],
-                        "image_url": v["image_url"],
-                        "position": v["position"],
+                        "price": money(row[9]),
+                        "stock": row[10],
+                        "weight": weight(row[11]),
+                        "image_url": row[12],
+                        "position": row[13],
                     }
                 )
 
