@@ -24,7 +24,7 @@ SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "foreign_keys": 1,
     "synchronous": "normal",
-    "cache_size": -64 * 1024,  # 64 MB page cache
+    "cache_size": -16 * 1024,  # 16 MB page cache: enough for keyset scans, keeps exports small in memory
     "busy_timeout": 10_000,
 }
 

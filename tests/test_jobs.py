@@ -58,8 +58,12 @@ class Workers:
 
     def __init__(self, settings: Settings) -> None:
         self.env = {
-            **os.environ, "PM_EXPORTS_VAR_DIR": str(settings.var_dir), "REDIS_URL": settings.redis_url,
-            "PM_EXPORTS_CHUNK_SIZE": str(settings.chunk_size), "DATABASE_URL": "", "PM_EXPORTS_LOG_FORMAT": "json",
+            **os.environ,
+            "PM_EXPORTS_VAR_DIR": str(settings.var_dir),
+            "REDIS_URL": settings.redis_url,
+            "PM_EXPORTS_CHUNK_SIZE": str(settings.chunk_size),
+            "DATABASE_URL": "",
+            "PM_EXPORTS_LOG_FORMAT": "json",
             "PM_EXPORTS_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
             "PM_EXPORTS_MAX_RUNNING_EXPORTS": str(settings.max_running_exports),
         }
@@ -67,8 +71,11 @@ class Workers:
 
     def start(self) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "worker", "--queues", "exports"], env=self.env, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [sys.executable, "-m", "engine.cli", "worker", "--queues", "exports"],
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         self.procs.append(proc)
         return proc
@@ -148,8 +155,11 @@ def test_a_watcher_that_reconnects_gets_every_event_exactly_once(stack, workers)
 def test_cancel_stops_within_a_chunk_and_removes_partial_files(stack, workers) -> None:
     job = job_service.create_export(stack, "Full catalogue XLSX")
     workers.start()
-    wait_for(lambda: ExportJob.get_by_id(job.id).processed >= 1000, message=f"the export to start ({job.id})",
-             state=lambda: ExportJob.get_by_id(job.id).__data__)
+    wait_for(
+        lambda: ExportJob.get_by_id(job.id).processed >= 1000,
+        message=f"the export to start ({job.id})",
+        state=lambda: ExportJob.get_by_id(job.id).__data__,
+    )
     job_service.cancel_job(stack, job.id)
     events = events_until_end(stack, job.id)
     assert events[-1]["status"] == "cancelled"
@@ -182,8 +192,13 @@ def test_sigkill_mid_export_then_another_worker_resumes_with_the_same_sha256(sta
     assert final.processed == final.total == job.total
     resumed = [Path(a.location) for a in Artifact.select().where(Artifact.job == job.id).order_by(Artifact.id)]
     # the same export, uninterrupted, with the job's own start time (XLSX embeds it)
-    reference = ExportRun(ExportSpec.from_dict(final.spec), stack, template_name=template,
-                          out_dir=stack.var_dir / "reference", now=final.started_at).execute()
+    reference = ExportRun(
+        ExportSpec.from_dict(final.spec),
+        stack,
+        template_name=template,
+        out_dir=stack.var_dir / "reference",
+        now=final.started_at,
+    ).execute()
     assert [sha256_of(p) for p in resumed] == [f.sha256 for f in reference.files]
     assert [p.name for p in resumed] == [f.path.name for f in reference.files]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -10,7 +11,7 @@ from typing import Any
 
 from engine.errors import TemplateError
 from engine.formats.base import ColumnInfo, ValueKind
-from engine.pipeline.fields import FieldRef, Getter, make_getter, parse_path
+from engine.pipeline.fields import PRODUCT_FIELDS, FieldRef, Getter, make_getter, parse_path
 from engine.pipeline.rows import EXPANDERS, ROW_KINDS, Expander, check_mode, relations_for
 from engine.pipeline.transforms import build_step
 
@@ -29,8 +30,31 @@ class CompiledColumns:
     whole_relations: set[str] = field(default_factory=set)  # relations read beyond their first item
     row_fields: list[str] = field(default_factory=list)  # labels of columns reading variant/image/row
     expander: Expander | None = None  # None: one row per product
+    plain_keys: list[str | None] = field(default_factory=list)  # per column: the record key it copies as is
+    _fast: tuple[Callable[[dict[str, Any]], Any], list[tuple[str, Getter]]] | None = None
+
+    def finish(self) -> None:
+        """Prepare the fast path: one C-level itemgetter over the record, after computing the columns that are
+        more than a plain copy of a field into private keys of the record."""
+        if len(self.converters) < 2:
+            return
+        keys, computed = [], []
+        for position, (key, convert) in enumerate(zip(self.plain_keys, self.converters, strict=True)):
+            if key is None:
+                key = f"\x00col{position}"
+                computed.append((key, convert))
+            keys.append(key)
+        self._fast = (operator.itemgetter(*keys), computed)
 
     def row(self, record: dict[str, Any]) -> list[Any]:
+        if self._fast is not None:
+            getter, computed = self._fast
+            for key, convert in computed:
+                record[key] = convert(record)
+            try:
+                return list(getter(record))
+            except KeyError:  # a record without some field (hand-made, not from the loader)
+                pass
         return [convert(record) for convert in self.converters]
 
     def rows(self, record: dict[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
@@ -53,6 +77,11 @@ def _render_text(value: Any) -> str:
     if isinstance(value, list):
         return "|".join(_render_text(v) for v in value)
     return str(value)
+
+
+def _is_plain(source: str) -> bool:
+    """A source that is a product column read as stored (the record holds it under that name)."""
+    return source.strip() in PRODUCT_FIELDS
 
 
 def _only_on(getter: Getter, on: Any, label: str) -> Getter:
@@ -183,6 +212,9 @@ def compile_columns(columns: Sequence[Mapping[str, Any]], rows: str = "product")
             converter = _only_on(converter, column["on"], label)
         out.infos.append(ColumnInfo(header=header, kind=kind))
         out.converters.append(converter)
+        plain = "source" in column and not steps and "on" not in column and _is_plain(column["source"])
+        out.plain_keys.append(column["source"].strip() if plain else None)
+    out.finish()
     if rows == "product" and out.row_fields:
         raise TemplateError(
             "variant.*, image.* and row.* need a row mode (rows: variants, variants_images or parent_variants)",
