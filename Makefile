@@ -10,7 +10,7 @@ BENCH_PRODUCTS ?= 100000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint format bench clean
+.PHONY: help setup run test test-fast lint format bench clean proto proto-check
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -33,7 +33,7 @@ run: setup ## Set up, migrate, seed the demo catalogue when empty, export it in 
 	$(BIN)/pm-exports export --format jsonl
 	@echo "Exports are in ./var/exports — try: $(BIN)/pm-exports export --help"
 
-test: setup lint ## Set up, lint, and run the whole test suite
+test: setup lint proto-check ## Set up, lint, check the generated gRPC code, and run the whole test suite
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test-fast: setup ## Run the test suite without the lint step
@@ -47,6 +47,12 @@ lint: setup ## ruff (lint + format check) and mypy
 format: setup ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+proto: setup ## Regenerate the gRPC Python code (clients/python/pm_exports_client/v1) from proto/
+	$(PY) scripts/gen_proto.py
+
+proto-check: setup ## Fail when the generated gRPC code is stale
+	$(PY) scripts/gen_proto.py --check
 
 bench: setup ## Export benchmarks against raw floors (BENCH_PRODUCTS=100000; try 1000000)
 	$(PY) bench/bench_export.py --products $(BENCH_PRODUCTS)

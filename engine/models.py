@@ -140,6 +140,14 @@ class DeltaPending(BaseModel):
 
 
 ENGINE_MODELS = [
-    SchemaVersion, Template, TemplateVersion, ExportJob, Artifact, JobExclusion, ApiKey, DeltaState, DeltaPending,
+    SchemaVersion,
+    Template,
+    TemplateVersion,
+    ExportJob,
+    Artifact,
+    JobExclusion,
+    ApiKey,
+    DeltaState,
+    DeltaPending,
 ]
 ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]

@@ -260,3 +260,15 @@ def test_expired_artifacts_are_purged(stack) -> None:
     tasks.set_runtime_settings(stack)
     assert tasks.purge_expired_artifacts() == 1
     assert not path.exists() and Artifact.select().count() == 0
+
+
+def test_watching_a_finished_job_whose_events_are_gone_gives_its_final_state(stack) -> None:
+    from engine.jobs.events import seq_key, stream_key
+    from engine.jobs.queues import redis_for
+
+    job = job_service.create_export(stack, "Standard CSV", {"selection": {"ids": [1, 2, 3]}})
+    seen = events_until_end(stack, job.id)
+    assert list(job_service.watch_job(stack, job.id, after_seq=seen[-1]["seq"])) == []
+    redis_for(stack).delete(stream_key(job.id), seq_key(job.id))
+    (only,) = list(job_service.watch_job(stack, job.id, 0))
+    assert only["status"] == "succeeded" and only["seq"] == 1 and only["artifacts"]

@@ -86,11 +86,12 @@ def db_upgrade(app: AppContext) -> None:
 
 
 def _register_subcommands() -> None:
-    from engine.cli import catalog, export, jobs
+    from engine.cli import catalog, export, jobs, rpc
 
     catalog.register(main)
     export.register(main)
     jobs.register(main)
+    rpc.register(main)
 
 
 _register_subcommands()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -201,11 +202,21 @@ def retry_job(settings: Settings, job_id: int, *, requested_by: str = "api") -> 
 def watch_job(
     settings: Settings, job_id: int, after_seq: int = 0, *, stop: Callable[[], bool] | None = None
 ) -> Iterator[dict[str, Any] | None]:
-    """Events of a job after `after_seq`, then live ones until it ends (None marks an idle second)."""
-    get_job(job_id)
+    """Events of a job after `after_seq`, then live ones until it ends (None marks an idle second).
+
+    A finished job whose events are gone (expired, or Redis restarted) gives one event with its final state;
+    a finished job whose events were all seen ends the stream at once."""
+    job = get_job(job_id)
     if after_seq < 0:
         raise InvalidRequest("must not be negative", "after_seq")
-    return events_for(settings).watch(job_id, after_seq, stop=stop)
+    events = events_for(settings)
+    if job.status in TERMINAL:
+        last = events.last_seq(job_id)
+        if last == 0:
+            return iter([{**job_event(job), "seq": 1, "job_id": job_id, "time": time.time()}] if after_seq < 1 else [])
+        if after_seq >= last:
+            return iter([])
+    return events.watch(job_id, after_seq, stop=stop)
 
 
 def get_artifact(job_id: int, artifact_id: int | None = None, name: str | None = None) -> tuple[Artifact, Path]:

@@ -1,0 +1,27 @@
+"""Python client of the PM Exports gRPC API: `ExportsClient` (typed) over the generated `pm_exports_client.v1`."""
+
+from pm_exports_client.client import (
+    Artifact,
+    DownloadError,
+    ExportsClient,
+    Job,
+    JobEvent,
+    JobPage,
+    Preview,
+    Rejection,
+    TemplateInfo,
+    UpsertSummary,
+)
+
+__all__ = [
+    "Artifact",
+    "DownloadError",
+    "ExportsClient",
+    "Job",
+    "JobEvent",
+    "JobPage",
+    "Preview",
+    "Rejection",
+    "TemplateInfo",
+    "UpsertSummary",
+]

@@ -1,0 +1,293 @@
+"""Conversions between the API messages and plain Python values, shared by the client and the engine's server.
+
+A product travels as the dict the engine calls its canonical product input (scalar fields, `category` path,
+`tags`, `attributes`, `images`, `suppliers`, `variants`...); money and measures as decimal text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from pm_exports_client.v1 import catalog_pb2
+
+TEXT_FIELDS = (
+    "sku",
+    "ean",
+    "upc",
+    "gtin",
+    "mpn",
+    "asin",
+    "title",
+    "description",
+    "short_description",
+    "brand",
+    "status",
+    "currency",
+    "seo_title",
+    "seo_description",
+    "category",
+)
+DECIMAL_FIELDS = (
+    "price",
+    "compare_at_price",
+    "sale_price",
+    "cost_price",
+    "tax_rate",
+    "weight",
+    "width",
+    "height",
+    "depth",
+)
+INT_FIELDS = ("stock",)
+LIST_FIELDS = ("tags", "bullet_points", "extra_categories")
+RELATION_FIELDS = ("images", "suppliers", "variants")
+MAP_FIELDS = ("attributes",)
+INPUT_FIELDS = (*TEXT_FIELDS, *DECIMAL_FIELDS, *INT_FIELDS, *LIST_FIELDS, *MAP_FIELDS, *RELATION_FIELDS)
+OUTPUT_ONLY_FIELDS = ("id", "completeness", "grade", "created_at", "updated_at")
+
+
+# --- well-known types -----------------------------------------------------------------------------------------
+
+
+def _plain(value: Any) -> Any:
+    """Struct numbers are doubles: give whole ones back as ints (a template's `length: 80` stays an int)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def struct_to_dict(struct: Struct) -> dict[str, Any]:
+    from google.protobuf.json_format import MessageToDict
+
+    return _plain(MessageToDict(struct))
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return value
+
+
+def dict_to_struct(data: Mapping[str, Any] | None) -> Struct:
+    struct = Struct()
+    if data:
+        struct.update(_jsonable(data))
+    return struct
+
+
+def to_timestamp(value: dt.datetime | float) -> Timestamp:
+    """A Timestamp from an aware datetime, a naive one taken as UTC, or seconds since the epoch."""
+    stamp = Timestamp()
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        stamp.FromDatetime(value)
+    else:
+        stamp.FromNanoseconds(round(value * 1e9))
+    return stamp
+
+
+def from_timestamp(stamp: Timestamp) -> dt.datetime:
+    return stamp.ToDatetime(tzinfo=dt.UTC)
+
+
+# --- products -----------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def _whole(name: str, value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    try:
+        number = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise ValueError(f"{name} must be a whole number, got {value!r}") from None
+    if not number.is_finite() or number != number.to_integral_value():
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    return int(number)
+
+
+def _text_list(name: str, value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [part.strip() for part in value.split("|") if part.strip()]
+    if isinstance(value, Iterable) and not isinstance(value, Mapping):
+        return [str(v) for v in value if v is not None]
+    raise ValueError(f"{name} must be a list or a '|'-separated text")
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _images(value: Any) -> list[catalog_pb2.Image]:
+    items = _text_list("images", value) if isinstance(value, str) else list(value or [])
+    out = []
+    for item in items:
+        if isinstance(item, str):
+            out.append(catalog_pb2.Image(url=item))
+        elif isinstance(item, Mapping):
+            image = catalog_pb2.Image(url=str(item.get("url") or ""))
+            if not _blank(item.get("alt")):
+                image.alt = str(item["alt"])
+            out.append(image)
+        else:
+            raise ValueError("an image must be a URL or an object with a url")
+    return out
+
+
+def _suppliers(value: Any) -> list[catalog_pb2.SupplierLink]:
+    out = []
+    for item in value or []:
+        if not isinstance(item, Mapping):
+            raise ValueError("a supplier link must be an object with a code")
+        link = catalog_pb2.SupplierLink(code=str(item.get("code") or ""))
+        if not _blank(item.get("supplier_sku")):
+            link.supplier_sku = str(item["supplier_sku"])
+        if not _blank(item.get("cost_price")):
+            link.cost_price = _text(item["cost_price"])
+        if not _blank(item.get("stock")):
+            link.stock = _whole("supplier stock", item["stock"])
+        out.append(link)
+    return out
+
+
+def _variants(value: Any) -> list[catalog_pb2.Variant]:
+    out = []
+    for item in value or []:
+        if not isinstance(item, Mapping):
+            raise ValueError("a variant must be an object")
+        variant = catalog_pb2.Variant()
+        for name in ("sku", "ean", "image_url"):
+            if not _blank(item.get(name)):
+                setattr(variant, name, str(item[name]))
+        for name in ("price", "weight"):
+            if not _blank(item.get(name)):
+                setattr(variant, name, _text(item[name]))
+        if not _blank(item.get("stock")):
+            variant.stock = _whole("variant stock", item["stock"])
+        options = item.get("options") or {}
+        pairs = options.items() if isinstance(options, Mapping) else [(o["name"], o["value"]) for o in options]
+        variant.options.extend(catalog_pb2.VariantOption(name=str(k), value=str(v)) for k, v in pairs)
+        out.append(variant)
+    return out
+
+
+def product_to_message(data: Mapping[str, Any]) -> tuple[catalog_pb2.Product, list[str]]:
+    """A product dict as a message, and the update mask that writes exactly its keys (a key whose value is
+    None or empty clears that field). Output-only keys are ignored; raises ValueError on an unknown key."""
+    unknown = sorted(k for k in data if k not in INPUT_FIELDS and k not in OUTPUT_ONLY_FIELDS)
+    if unknown:
+        raise ValueError(f"unknown field(s): {', '.join(unknown)}")
+    msg = catalog_pb2.Product()
+    for name in TEXT_FIELDS:
+        if data.get(name) is not None:
+            setattr(msg, name, str(data[name]))
+    for name in DECIMAL_FIELDS:
+        if not _blank(data.get(name)):
+            setattr(msg, name, _text(data[name]))
+    if not _blank(data.get("stock")):
+        msg.stock = _whole("stock", data["stock"])
+    for name in LIST_FIELDS:
+        if name in data:
+            getattr(msg, name).extend(_text_list(name, data[name]))
+    attributes = data.get("attributes")
+    if attributes:
+        if not isinstance(attributes, Mapping):
+            raise ValueError("attributes must be an object of name: value")
+        msg.attributes.update({str(k): str(v) for k, v in attributes.items() if v is not None})
+    if "images" in data:
+        msg.images.extend(_images(data["images"]))
+    if "suppliers" in data:
+        msg.suppliers.extend(_suppliers(data["suppliers"]))
+    if "variants" in data:
+        msg.variants.extend(_variants(data["variants"]))
+    return msg, [k for k in data if k in INPUT_FIELDS]
+
+
+def _opt(msg: Any, name: str) -> Any:
+    return getattr(msg, name) if msg.HasField(name) else None
+
+
+def _field_value(msg: catalog_pb2.Product, name: str) -> Any:
+    if name in TEXT_FIELDS or name in DECIMAL_FIELDS or name in INT_FIELDS:
+        return _opt(msg, name)
+    if name in LIST_FIELDS:
+        return list(getattr(msg, name))
+    if name == "attributes":
+        return dict(msg.attributes)
+    if name == "images":
+        return [{"url": i.url, "alt": _opt(i, "alt")} for i in msg.images]
+    if name == "suppliers":
+        return [
+            {
+                "code": s.code,
+                "supplier_sku": _opt(s, "supplier_sku"),
+                "cost_price": _opt(s, "cost_price"),
+                "stock": _opt(s, "stock"),
+            }
+            for s in msg.suppliers
+        ]
+    if name == "variants":
+        return [
+            {
+                "sku": _opt(v, "sku"),
+                "ean": _opt(v, "ean"),
+                "options": {o.name: o.value for o in v.options},
+                "price": _opt(v, "price"),
+                "stock": _opt(v, "stock"),
+                "weight": _opt(v, "weight"),
+                "image_url": _opt(v, "image_url"),
+            }
+            for v in msg.variants
+        ]
+    raise ValueError(f"unknown field {name!r} in the update mask (known: {', '.join(INPUT_FIELDS)})")
+
+
+def product_from_message(
+    msg: catalog_pb2.Product, update_mask: Sequence[str] = (), *, output_fields: bool = False
+) -> dict[str, Any]:
+    """A product message as a dict. With an update mask: exactly the masked fields (unset ones as None or
+    empty, which clears them); without: the fields that are set (lists and maps when not empty). With
+    `output_fields` (a product read back): also the output-only fields, and every list and map field, empty
+    or not. Raises ValueError on an unknown mask path."""
+    data: dict[str, Any] = {}
+    if update_mask:
+        for path in update_mask:
+            data[path] = _field_value(msg, path)
+    else:
+        for name in INPUT_FIELDS:
+            value = _field_value(msg, name)
+            if value is not None and (output_fields or value not in ([], {})):
+                data[name] = value
+    if output_fields:
+        if msg.HasField("id"):
+            data["id"] = msg.id
+        if msg.HasField("completeness"):
+            data["completeness"] = msg.completeness
+        if msg.HasField("grade"):
+            data["grade"] = msg.grade
+        for name in ("created_at", "updated_at"):
+            if msg.HasField(name):
+                data[name] = from_timestamp(getattr(msg, name))
+    return data

@@ -1,0 +1,1 @@
+"""The gRPC engine: server, servicers, proto conversions and the auth/error interceptor."""

@@ -1,0 +1,193 @@
+"""ExportService and CatalogService: each method converts its request, calls engine.services, converts back.
+
+Authentication, roles, error translation and logging are the interceptor's (engine.rpc.interceptors).
+Streams stop when the client goes away, its deadline passes, or the server shuts down; in the last case the
+stream ends with UNAVAILABLE and the seq to resume after.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import grpc
+from pm_exports_client.v1 import catalog_pb2, catalog_pb2_grpc, exports_pb2, exports_pb2_grpc
+
+from engine.errors import InvalidRequest, NotFound, RetryableError
+from engine.jobs.events import TERMINAL
+from engine.rpc import convert
+from engine.rpc.interceptors import current_caller, release_db_connection
+from engine.services import catalog, jobs, templates
+from engine.settings import Settings
+
+CHUNK_SIZE = 1024 * 1024  # bytes per DownloadArtifact message (the contract's maximum)
+DEFAULT_PAGE_SIZE = 50
+DEFAULT_PREVIEW_ROWS = 20
+
+
+def _requested_by() -> str:
+    return f"api:{current_caller().name}"
+
+
+def _export_request(definition: exports_pb2.ExportDefinition) -> tuple[str | None, dict[str, Any]]:
+    """Template name and overrides of a request; an unknown template is a bad argument of the request here
+    (NOT_FOUND is for GetTemplate)."""
+    template, overrides = convert.export_request(definition)
+    if template is not None:
+        try:
+            templates.get_template(template)
+        except NotFound as exc:
+            raise InvalidRequest(str(exc), "export.template") from None
+    return template, overrides
+
+
+class ExportServicer(exports_pb2_grpc.ExportServiceServicer):
+    def __init__(self, settings: Settings, stopping: threading.Event) -> None:
+        self.settings = settings
+        self.stopping = stopping
+
+    def _follow(self, job_id: int, after_seq: int, context: grpc.ServicerContext) -> Iterator[exports_pb2.JobEvent]:
+        """Events of a job after `after_seq` until it ends, the call ends or the server stops."""
+
+        def stop() -> bool:
+            return self.stopping.is_set() or not context.is_active()
+
+        events = jobs.watch_job(self.settings, job_id, after_seq, stop=stop)
+        release_db_connection()  # the rest reads Redis only: do not hold a database connection while waiting
+        last = after_seq
+        for event in events:
+            if event is None:  # an idle second
+                continue
+            last = int(event["seq"])
+            yield convert.event_to_proto(event)
+            if event.get("status") in TERMINAL:
+                return
+        if self.stopping.is_set() and context.is_active():
+            raise RetryableError(f"the server is shutting down: watch job {job_id} again with after_seq={last}", 1)
+
+    def RunExport(self, request: exports_pb2.RunExportRequest, context: grpc.ServicerContext) -> Iterator[Any]:
+        template, overrides = _export_request(request.export)
+        job = jobs.create_export(
+            self.settings, template, overrides, requested_by=_requested_by(), inline_allowed=not request.background
+        )
+        yield from self._follow(job.id, 0, context)
+
+    def CreateExport(self, request: exports_pb2.CreateExportRequest, context: grpc.ServicerContext) -> Any:
+        template, overrides = _export_request(request.export)
+        job = jobs.create_export(
+            self.settings, template, overrides, requested_by=_requested_by(), inline_allowed=not request.background
+        )
+        return convert.job_to_proto(job)
+
+    def WatchJob(self, request: exports_pb2.WatchJobRequest, context: grpc.ServicerContext) -> Iterator[Any]:
+        yield from self._follow(request.job_id, request.after_seq, context)
+
+    def GetJob(self, request: exports_pb2.GetJobRequest, context: grpc.ServicerContext) -> Any:
+        return convert.job_to_proto(jobs.get_job(request.job_id))
+
+    def ListJobs(self, request: exports_pb2.ListJobsRequest, context: grpc.ServicerContext) -> Any:
+        found, token = jobs.list_jobs(
+            statuses=[convert.status_from_proto(s) for s in request.statuses] or None,
+            template=request.template if request.HasField("template") else None,
+            requested_by=request.requested_by if request.HasField("requested_by") else None,
+            created_after=_naive_utc(request, "created_after"),
+            created_before=_naive_utc(request, "created_before"),
+            page_size=request.page_size or DEFAULT_PAGE_SIZE,
+            page_token=request.page_token or None,
+        )
+        return exports_pb2.ListJobsResponse(jobs=[convert.job_to_proto(j) for j in found], next_page_token=token)
+
+    def CancelJob(self, request: exports_pb2.CancelJobRequest, context: grpc.ServicerContext) -> Any:
+        return convert.job_to_proto(jobs.cancel_job(self.settings, request.job_id))
+
+    def RetryJob(self, request: exports_pb2.RetryJobRequest, context: grpc.ServicerContext) -> Any:
+        return convert.job_to_proto(jobs.retry_job(self.settings, request.job_id, requested_by=_requested_by()))
+
+    def DownloadArtifact(
+        self, request: exports_pb2.DownloadArtifactRequest, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        artifact, path = jobs.get_artifact(
+            request.job_id,
+            artifact_id=request.artifact_id if request.HasField("artifact_id") else None,
+            name=request.name if request.HasField("name") else None,
+        )
+        if not 0 <= request.offset <= artifact.size:
+            raise InvalidRequest(f"must be between 0 and the file size ({artifact.size})", "offset")
+        info = convert.artifact_to_proto(artifact)
+        release_db_connection()
+        yield exports_pb2.DownloadArtifactResponse(info=info)
+        with path.open("rb") as handle:
+            handle.seek(request.offset)
+            while context.is_active():
+                chunk = handle.read(CHUNK_SIZE)
+                if not chunk:
+                    return
+                yield exports_pb2.DownloadArtifactResponse(chunk=chunk)
+
+    def PreviewExport(self, request: exports_pb2.PreviewExportRequest, context: grpc.ServicerContext) -> Any:
+        template, overrides = _export_request(request.export)
+        preview = jobs.preview_export(template, overrides, limit=request.limit or DEFAULT_PREVIEW_ROWS)
+        return convert.preview_to_proto(preview)
+
+    def ListTemplates(self, request: exports_pb2.ListTemplatesRequest, context: grpc.ServicerContext) -> Any:
+        return exports_pb2.ListTemplatesResponse(
+            templates=[convert.template_to_proto(t) for t in templates.list_templates()]
+        )
+
+    def GetTemplate(self, request: exports_pb2.GetTemplateRequest, context: grpc.ServicerContext) -> Any:
+        if not request.name:
+            raise InvalidRequest("a template name is required", "name")
+        return convert.template_to_proto(templates.get_template(request.name))
+
+
+class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
+    def UpsertProducts(self, request_iterator: Iterator[Any], context: grpc.ServicerContext) -> Any:
+        upserter = catalog.ProductUpserter()
+        for request in request_iterator:
+            try:
+                data = convert.product_input(request)
+            except ValueError as exc:
+                product = request.product
+                upserter.reject(
+                    product.sku if product.HasField("sku") else None,
+                    product.ean if product.HasField("ean") else None,
+                    str(exc),
+                )
+                continue
+            upserter.add(data)
+        s = upserter.summary
+        return catalog_pb2.UpsertProductsResponse(
+            received=s.received,
+            created=s.created,
+            updated=s.updated,
+            rejected=s.rejected,
+            rejections=[_rejection(r) for r in s.rejections],
+            rejections_truncated=s.rejections_truncated,
+        )
+
+    def DeleteProducts(self, request: catalog_pb2.DeleteProductsRequest, context: grpc.ServicerContext) -> Any:
+        deleted = catalog.delete_products(ids=request.ids, skus=request.skus, eans=request.eans)
+        return catalog_pb2.DeleteProductsResponse(deleted=deleted)
+
+    def GetProduct(self, request: catalog_pb2.GetProductRequest, context: grpc.ServicerContext) -> Any:
+        key = request.WhichOneof("key")
+        if key is None:
+            raise InvalidRequest("give an id, a sku or an ean", "key")
+        return convert.product_to_proto(catalog.get_product(**{key: getattr(request, key)}))
+
+
+def _rejection(r: catalog.Rejection) -> catalog_pb2.Rejection:
+    msg = catalog_pb2.Rejection(index=r.index, reason=r.reason)
+    if r.sku is not None:
+        msg.sku = r.sku
+    if r.ean is not None:
+        msg.ean = r.ean
+    return msg
+
+
+def _naive_utc(request: Any, name: str) -> Any:
+    """A Timestamp field as the naive UTC datetime the database stores, or None when unset."""
+    if not request.HasField(name):
+        return None
+    return getattr(request, name).ToDatetime()

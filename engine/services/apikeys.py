@@ -1,0 +1,91 @@
+"""API keys of the gRPC API: create (the plaintext is shown once), authenticate, list, revoke, check roles.
+
+A key reads `pmx_<prefix>_<secret>`. Only its SHA-256 is stored; the prefix finds the row without revealing
+the key. Roles are ordered: reader < manager < admin.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+from engine.catalog.models import utcnow
+from engine.errors import InvalidRequest, NotFound, PermissionDenied, Unauthenticated
+from engine.models import API_KEY_ROLES, ApiKey
+
+KEY_SCHEME = "pmx"
+ROLE_RANK = {role: rank for rank, role in enumerate(API_KEY_ROLES, start=1)}
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)  # last_used_at is written at most this often per key
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_api_key(name: str, role: str) -> tuple[str, ApiKey]:
+    """Make a key; returns (the plaintext key, shown this once, and its row)."""
+    name = (name or "").strip()
+    if not name or len(name) > 128:
+        raise InvalidRequest("must be 1 to 128 characters", "name")
+    if role not in ROLE_RANK:
+        raise InvalidRequest(f"unknown role {role!r} (known: {', '.join(API_KEY_ROLES)})", "role")
+    while True:
+        prefix = secrets.token_hex(4)
+        if not ApiKey.select().where(ApiKey.prefix == prefix).exists():
+            break
+    key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+    row = ApiKey.create(name=name, role=role, prefix=prefix, key_hash=_hash(key))
+    return key, row
+
+
+def authenticate(key: str | None) -> ApiKey:
+    """The active key matching `key`; raises Unauthenticated otherwise."""
+    if not key:
+        raise Unauthenticated("no API key: send the metadata 'authorization: Bearer <key>'")
+    scheme, _, rest = key.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if scheme != KEY_SCHEME or not prefix or not secret:
+        raise Unauthenticated("malformed API key (expected pmx_<prefix>_<secret>)")
+    digest = _hash(key)
+    row = ApiKey.get_or_none(ApiKey.prefix == prefix)
+    stored = row.key_hash if row is not None else _hash(secrets.token_hex(16))  # same work when unknown
+    if not hmac.compare_digest(stored, digest) or row is None:
+        raise Unauthenticated("unknown API key")
+    if row.revoked_at is not None:
+        raise Unauthenticated(f"API key {row.prefix} was revoked")
+    now = utcnow()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        ApiKey.update(last_used_at=now).where(ApiKey.id == row.id).execute()
+        row.last_used_at = now
+    return row
+
+
+def require_role(key: ApiKey, role: str) -> None:
+    """Raise PermissionDenied unless `key` has `role` or a higher one."""
+    if ROLE_RANK.get(key.role, 0) < ROLE_RANK[role]:
+        raise PermissionDenied(f"API key {key.name!r} has the role {key.role}; this needs {role}")
+
+
+def list_api_keys(*, include_revoked: bool = True) -> list[ApiKey]:
+    query = ApiKey.select().order_by(ApiKey.id)
+    if not include_revoked:
+        query = query.where(ApiKey.revoked_at.is_null())
+    return list(query)
+
+
+def revoke_api_key(prefix_or_id: str | int) -> ApiKey:
+    """Revoke a key by id or prefix (a whole key works too). Revoking a revoked key changes nothing."""
+    ident = str(prefix_or_id).strip()
+    if ident.startswith(f"{KEY_SCHEME}_"):
+        ident = ident.split("_")[1]
+    row = ApiKey.get_or_none(ApiKey.prefix == ident)
+    if row is None and ident.isdigit():
+        row = ApiKey.get_or_none(ApiKey.id == int(ident))
+    if row is None:
+        raise NotFound(f"no API key with id or prefix {ident!r}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        row.save()
+    return row
