@@ -88,10 +88,17 @@ def _migration_3(db: Database) -> None:
     db.create_tables([DeltaState, DeltaPending], safe=True)
 
 
+def _migration_4(db: Database) -> None:
+    from engine.models import JobWarning
+
+    db.create_tables([JobWarning], safe=True)
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
     (1, "initial schema: catalogue, templates, jobs, artifacts", _migration_1),
     (2, "API keys for the gRPC engine", _migration_2),
     (3, "delta exports: content hash per product and destination", _migration_3),
+    (4, "job warnings (images that could not be fetched or processed)", _migration_4),
 ]
 
 

@@ -97,6 +97,17 @@ class JobExclusion(BaseModel):
     message = TextField()
 
 
+class JobWarning(BaseModel):
+    """A problem with a product that did not exclude it (an image that could not be fetched or processed)."""
+
+    job = ForeignKeyField(ExportJob, backref="warnings", on_delete="CASCADE")
+    product_id = IntegerField()
+    sku = CharField(max_length=64, null=True)
+    ean = CharField(max_length=14, null=True)
+    kind = CharField(max_length=32)
+    message = TextField()
+
+
 API_KEY_ROLES = ("reader", "manager", "admin")
 
 

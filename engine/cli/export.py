@@ -79,6 +79,7 @@ def build_overrides(opts: dict[str, Any]) -> dict[str, Any]:
 def register(main: click.Group) -> None:
     main.add_command(export)
     main.add_command(templates)
+    main.add_command(report)
 
 
 @click.command()
@@ -146,6 +147,10 @@ def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: b
         click.echo(f"  {f.path}  {human_size(f.size)}  {f.rows} rows  sha256 {f.sha256[:12]}…")
     if request.spec.delta:
         click.echo(f"delta: {result.unchanged} unchanged since the last run (not exported), {result.removed} removed")
+    if result.warnings:
+        click.echo(
+            f"{result.warnings} warning(s) (e.g. images that could not be fetched): `pm-exports report {job.id}`"
+        )
     if result.excluded:
         click.echo(f"{result.excluded} product(s) excluded:")
         for rule, count in sorted(result.excluded_by_rule.items(), key=lambda kv: -kv[1]):
@@ -282,3 +287,24 @@ def templates_versions(app: AppContext, name: str) -> None:
         click.echo(
             f"v{v.version}  {v.created_at:%Y-%m-%d %H:%M:%S}  {v.spec['format']}  {len(v.spec['columns'])} columns"
         )
+
+
+@click.command()
+@click.argument("job_id", type=int)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False, path_type=Path), help="Write to this file.")
+@pass_app
+@handle_errors
+def report(app: AppContext, job_id: int, out_file: Path | None) -> None:
+    """A job's report as CSV: each excluded product with the rule it broke, then the warnings."""
+    from engine.services.jobs import get_job
+    from engine.services.reports import report_csv
+
+    app.open_db()
+    get_job(job_id)
+    if out_file is None:
+        for line in report_csv(job_id):
+            click.echo(line, nl=False)
+        return
+    with out_file.open("w", encoding="utf-8-sig", newline="") as fh:
+        fh.writelines(report_csv(job_id))
+    click.echo(f"report of job {job_id} written to {out_file}")

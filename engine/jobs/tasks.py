@@ -24,9 +24,10 @@ from engine.errors import Cancelled, ExportsError, RetryableError
 from engine.jobs.events import TERMINAL
 from engine.jobs.queues import get_queue, key, redis_for
 from engine.jobs.slots import ExportSlots
-from engine.models import Artifact, ExportJob, JobExclusion
-from engine.pipeline.run import Exclusion, ExportRun, Progress
+from engine.models import Artifact, ExportJob
+from engine.pipeline.run import ExportRun, Progress
 from engine.pipeline.spec import ExportSpec
+from engine.services.reports import exclusion_recorder, forget_after, warning_recorder
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -137,11 +138,10 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
         events.publish(job_id, job_event(ExportJob.get_by_id(job_id)))
         return "cancelled"
     resume = job.checkpoint
-    if resume is not None:
-        # exclusions recorded after the checkpoint will be recorded again
-        JobExclusion.delete().where(
-            (JobExclusion.job == job_id) & (JobExclusion.product_id > resume["last_id"])
-        ).execute()
+    if resume is not None and (job.spec.get("images") or {}).get("mode") == "zip":
+        resume = None  # an images ZIP cannot be resumed: the job starts over
+    # what was recorded after the checkpoint (or everything, when starting over) is recorded again
+    forget_after(job_id, resume["last_id"] if resume else 0)
     job.status, job.phase, job.error = "running", "writing", None
     job.started_at = job.started_at or utcnow()
     job.save()
@@ -171,21 +171,6 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
             current = ExportJob.get_by_id(job_id)
             events.publish(job_id, job_event(current, rate=round(p.rate, 1), eta=p.eta))
 
-    def on_exclusions(batch: list[Exclusion]) -> None:
-        JobExclusion.insert_many(
-            [
-                {
-                    "job": job_id,
-                    "product_id": e.product_id,
-                    "sku": e.sku,
-                    "ean": e.ean,
-                    "rule": e.rule,
-                    "message": e.message,
-                }
-                for e in batch
-            ]
-        ).execute()
-
     run = ExportRun(
         ExportSpec.from_dict(job.spec),
         settings,
@@ -193,7 +178,8 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
         work_dir=work_dir(settings, job_id),
         allow_empty=True,
         on_progress=on_progress,
-        on_exclusions=on_exclusions,
+        on_exclusions=exclusion_recorder(job_id),
+        on_warnings=warning_recorder(job_id),
         on_checkpoint=on_checkpoint,
         should_cancel=lambda: is_cancel_requested(settings, job_id),
         resume=resume,
@@ -250,6 +236,7 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
             "excluded_by_rule": result.excluded_by_rule,
             "seconds": round(result.seconds, 3),
             **({"unchanged": result.unchanged, "removed": result.removed} if run.spec.delta else {}),
+            **({"warnings": result.warnings} if result.warnings else {}),
         }
         job.checkpoint = None
         _finish(job, "succeeded", None)

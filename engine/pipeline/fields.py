@@ -51,7 +51,21 @@ JSON_COLUMNS = frozenset({"tags", "attributes", "bullet_points"})
 RELATIONS: dict[str, tuple[dict[str, ValueKind], str]] = {
     "category": ({"id": "integer", "name": "text", "path": "text", "slug": "text"}, "path"),
     "categories": ({"id": "integer", "name": "text", "path": "text", "slug": "text"}, "path"),
-    "images": ({"url": "text", "alt": "text", "position": "integer", "is_primary": "bool"}, "url"),
+    # file, data_uri, width and height are filled when the template processes images (modes zip and base64)
+    "images": (
+        {
+            "url": "text",
+            "alt": "text",
+            "position": "integer",
+            "is_primary": "bool",
+            "file": "text",
+            "data_uri": "text",
+            "base64": "text",
+            "width": "integer",
+            "height": "integer",
+        },
+        "url",
+    ),
     "suppliers": (
         {
             "code": "text",
@@ -104,7 +118,21 @@ ROW_OBJECTS: dict[str, tuple[dict[str, ValueKind], str, str | None]] = {
         "sku",
         "variants",
     ),
-    "image": ({"url": "text", "alt": "text", "position": "integer", "is_primary": "bool"}, "url", "images"),
+    "image": (
+        {
+            "url": "text",
+            "alt": "text",
+            "position": "integer",
+            "is_primary": "bool",
+            "file": "text",
+            "data_uri": "text",
+            "base64": "text",
+            "width": "integer",
+            "height": "integer",
+        },
+        "url",
+        "images",
+    ),
     "row": (
         {"kind": "text", "index": "integer", "first": "bool", "has_variants": "bool", "count": "integer"},
         "kind",

@@ -22,6 +22,7 @@ from engine.errors import Cancelled, EmptySelection, InvalidRequest, OutputError
 from engine.formats.base import ColumnInfo, FormatWriter, OutputFile, WriterContext
 from engine.formats.registry import get_writer
 from engine.pipeline.delta import DeltaTracker, fingerprint, scope_key
+from engine.pipeline.image_step import ImageStep, ProductWarning
 from engine.pipeline.mapping import CompiledColumns, compile_columns
 from engine.pipeline.naming import render_name, unique_target
 from engine.pipeline.select import (
@@ -44,6 +45,7 @@ class Progress:
     exported: int = 0
     excluded: int = 0
     unchanged: int = 0  # delta exports: products whose content did not change since the last run
+    warnings: int = 0  # problems that did not exclude a product (images that failed)
     elapsed: float = 0.0
 
     @property
@@ -86,6 +88,7 @@ class ExportResult:
     started_at: dt.datetime
     unchanged: int = 0
     removed: int = 0
+    warnings: int = 0
     samples: list[Exclusion] = field(default_factory=list)  # the first few exclusions, for summaries
 
 
@@ -121,6 +124,7 @@ class ExportRun:
         on_progress: Callable[[Progress], None] | None = None,
         on_exclusions: Callable[[list[Exclusion]], None] | None = None,
         on_checkpoint: Callable[[dict[str, Any]], None] | None = None,
+        on_warnings: Callable[[list[ProductWarning]], None] | None = None,
         should_cancel: Callable[[], bool] | None = None,
         resume: Mapping[str, Any] | None = None,
         now: dt.datetime | None = None,
@@ -136,6 +140,7 @@ class ExportRun:
         self.on_progress = on_progress or (lambda _p: None)
         self.on_exclusions = on_exclusions or (lambda _e: None)
         self.on_checkpoint = on_checkpoint
+        self.on_warnings = on_warnings or (lambda _w: None)
         self.should_cancel = should_cancel or (lambda: False)
         self.resume = dict(resume) if resume else None
         self.now = now
@@ -166,6 +171,11 @@ class ExportRun:
         if total == 0 and not self.allow_empty:
             raise EmptySelection("the selection matches no product (check the statuses, categories and filters)")
         writer_relations = writer_cls.relations(options)
+        image_options = ImageStep.needed(spec.images)
+        if image_options is not None:
+            writer_relations = writer_relations | {"images"}
+            if image_options.mode == "zip":
+                self.resume = None  # the ZIP cannot be resumed: such a job starts over after a crash
         whole = columns.whole_relations | rules.relations | writer_relations
         loader = ProductLoader(
             where,
@@ -183,6 +193,7 @@ class ExportRun:
             progress.excluded = int(self.resume["excluded"])
             progress.exported = progress.processed - progress.excluded
             progress.unchanged = int(self.resume.get("unchanged", 0))
+            progress.warnings = int(self.resume.get("warnings", 0))
             progress.exported = progress.processed - progress.excluded - progress.unchanged
             by_rule.update(self.resume.get("excluded_by_rule") or {})
         self.on_progress(progress)
@@ -200,7 +211,10 @@ class ExportRun:
         samples: list[Exclusion] = []
         writer: FormatWriter | None = None
         delta = self._delta_tracker()
+        images: ImageStep | None = None
         try:
+            if image_options is not None:
+                images = ImageStep(image_options, self.settings.var_dir / "cache" / "images", work)
             if self.resume:
                 writer = writer_cls.resume(ctx, self.resume["writer"])
                 start_after = min(last_id, int(self.resume["writer"].get("replay_after_id", last_id)))
@@ -210,6 +224,11 @@ class ExportRun:
             for chunk in loader.chunks(after_id=start_after):
                 if self.should_cancel():
                     raise Cancelled("the export was cancelled")
+                if images is not None:
+                    warnings = images.apply(chunk, last_id)
+                    if warnings:
+                        progress.warnings += len(warnings)
+                        self.on_warnings(warnings)
                 counted, excluded = self._write_chunk(chunk, writer, columns, rules, delta, last_id, progress)
                 if excluded:
                     by_rule.update(e.rule for e in excluded)
@@ -226,6 +245,7 @@ class ExportRun:
                             "processed": progress.processed,
                             "excluded": progress.excluded,
                             "unchanged": progress.unchanged,
+                            "warnings": progress.warnings,
                             "excluded_by_rule": dict(by_rule),
                             "writer": writer.checkpoint(),
                         }
@@ -237,6 +257,11 @@ class ExportRun:
             files = self._publish(outputs, started_at, ext)
             if removed is not None:
                 files += self._publish([removed], started_at, "csv", suffix="-removed", fmt="removed-csv")
+            if images is not None:
+                archive, _count = images.close()
+                images = None
+                if archive is not None:
+                    files += self._publish([archive], started_at, "zip", suffix="-images", fmt="images-zip")
             if delta is not None:
                 delta.commit()
         except BaseException as exc:
@@ -244,6 +269,8 @@ class ExportRun:
                 raise  # keep the work folder: the retry resumes from the last checkpoint
             if writer is not None:
                 writer.abort()
+            if images is not None:
+                images.abort()
             if delta is not None:
                 delta.discard()
             shutil.rmtree(work, ignore_errors=True)
@@ -263,6 +290,7 @@ class ExportRun:
             seconds=progress.elapsed,
             unchanged=progress.unchanged,
             removed=removed_count,
+            warnings=progress.warnings,
             started_at=started_at,
             samples=samples,
         )

@@ -73,11 +73,12 @@ class ExportSpec:
     file_name: str = DEFAULT_FILE_NAME
     rows: str = "product"
     delta: bool = False  # only products whose content changed since the last successful run, plus removals
+    images: dict[str, Any] = field(default_factory=dict)  # image mode and optimisation (pipeline.images)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExportSpec:
         """Build and fully validate a spec (format, options, columns, rules, selection)."""
-        known = {"format", "columns", "selection", "options", "rules", "file_name", "rows", "delta"}
+        known = {"format", "columns", "selection", "options", "rules", "file_name", "rows", "delta", "images"}
         unknown = set(data) - known
         if unknown:
             raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", "template")
@@ -92,6 +93,7 @@ class ExportSpec:
             file_name=str(data.get("file_name") or DEFAULT_FILE_NAME),
             rows=str(data.get("rows") or "product"),
             delta=data.get("delta", False),
+            images=dict(data.get("images") or {}),
         )
         if not isinstance(spec.delta, bool):
             raise TemplateError("must be true or false", "delta")
@@ -110,6 +112,9 @@ class ExportSpec:
         compile_columns(self.columns, self.rows)
         compile_rules(self.rules)
         check_pattern(self.file_name)
+        from engine.pipeline.images import ImageOptions
+
+        ImageOptions.from_dict(self.images or None)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -121,6 +126,7 @@ class ExportSpec:
             "file_name": self.file_name,
             "rows": self.rows,
             "delta": self.delta,
+            "images": copy.deepcopy(self.images),
         }
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ExportSpec:

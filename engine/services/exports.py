@@ -11,9 +11,10 @@ from typing import Any
 from engine.catalog.models import utcnow
 from engine.db import current_database
 from engine.errors import ExportsError
-from engine.models import Artifact, ExportJob, JobExclusion
-from engine.pipeline.run import Exclusion, ExportResult, ExportRun, Progress
+from engine.models import Artifact, ExportJob
+from engine.pipeline.run import ExportResult, ExportRun, Progress
 from engine.pipeline.spec import ExportSpec
+from engine.services.reports import exclusion_recorder, warning_recorder
 from engine.services.templates import get_template
 from engine.settings import Settings
 
@@ -87,21 +88,6 @@ def run_inline(
         started_at=utcnow(),
     )
 
-    def store_exclusions(batch: list[Exclusion]) -> None:
-        JobExclusion.insert_many(
-            [
-                {
-                    "job": job.id,
-                    "product_id": e.product_id,
-                    "sku": e.sku,
-                    "ean": e.ean,
-                    "rule": e.rule,
-                    "message": e.message,
-                }
-                for e in batch
-            ]
-        ).execute()
-
     run = ExportRun(
         request.spec,
         settings,
@@ -109,7 +95,8 @@ def run_inline(
         out_dir=out_dir,
         allow_empty=allow_empty,
         on_progress=on_progress,
-        on_exclusions=store_exclusions,
+        on_exclusions=exclusion_recorder(job.id),
+        on_warnings=warning_recorder(job.id),
         job_id=job.id,
     )
     try:
@@ -141,6 +128,7 @@ def run_inline(
             "excluded_by_rule": result.excluded_by_rule,
             "seconds": round(result.seconds, 3),
             **({"unchanged": result.unchanged, "removed": result.removed} if request.spec.delta else {}),
+            **({"warnings": result.warnings} if result.warnings else {}),
         }
         job.save()
     return job, result
