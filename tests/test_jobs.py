@@ -272,3 +272,34 @@ def test_watching_a_finished_job_whose_events_are_gone_gives_its_final_state(sta
     redis_for(stack).delete(stream_key(job.id), seq_key(job.id))
     (only,) = list(job_service.watch_job(stack, job.id, 0))
     assert only["status"] == "succeeded" and only["seq"] == 1 and only["artifacts"]
+
+
+class _FakeRqJob:
+    def __init__(self, retries_left: int) -> None:
+        self.retries_left = retries_left
+
+
+@pytest.mark.parametrize("retries_left", [2, 0])
+def test_a_transient_failure_is_retried_then_gives_up(stack, monkeypatch: pytest.MonkeyPatch, retries_left) -> None:
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    from engine.errors import RetryableError
+    from engine.jobs import tasks
+
+    request = resolve_request("Standard CSV")
+    job = ExportJob.create(template_name="Standard CSV", spec=request.spec.to_dict(), status="queued", total=10)
+    monkeypatch.setattr(tasks, "get_current_job", lambda: _FakeRqJob(retries_left))
+
+    def blip(self):
+        raise RedisConnectionError("Connection reset by peer")
+
+    monkeypatch.setattr(ExportRun, "execute", blip)
+    if retries_left:
+        with pytest.raises(RetryableError, match="Connection reset"):
+            tasks.execute_job(job.id, stack)
+        after = ExportJob.get_by_id(job.id)
+        assert (after.status, after.phase) == ("queued", "retrying")
+    else:
+        assert tasks.execute_job(job.id, stack) == "failed"
+        after = ExportJob.get_by_id(job.id)
+        assert after.status == "failed" and after.error.startswith("gave up after retries")

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 
 from engine.catalog.models import utcnow
@@ -193,13 +194,19 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
         _finish(ExportJob.get_by_id(job_id), "cancelled", "cancelled by request")
         events.publish(job_id, job_event(ExportJob.get_by_id(job_id)))
         return "cancelled"
-    except RetryableError as exc:
+    except (RetryableError, RedisError) as exc:
+        # transient (a Redis blip, a timeout): RQ retries with backoff and the job resumes from its checkpoint;
+        # if Redis itself is down, the lease expires and the abandoned-job watch queues it again later
         current = get_current_job()
         if current is not None and (current.retries_left or 0) > 0:
             ExportJob.update(status="queued", phase="retrying", error=str(exc)).where(ExportJob.id == job_id).execute()
-            events.publish(job_id, job_event(ExportJob.get_by_id(job_id), message=f"will retry: {exc}"))
-            raise
-        _fail(job_id, f"gave up after retries: {exc}", events)
+            with contextlib.suppress(RedisError):
+                events.publish(job_id, job_event(ExportJob.get_by_id(job_id), message=f"will retry: {exc}"))
+            raise RetryableError(str(exc)) from exc
+        with contextlib.suppress(RedisError):
+            _fail(job_id, f"gave up after retries: {exc}", events)
+            return "failed"
+        _finish(ExportJob.get_by_id(job_id), "failed", f"gave up after retries: {exc}")
         return "failed"
     except ExportsError as exc:
         _fail(job_id, str(exc), events)
