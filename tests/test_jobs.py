@@ -303,3 +303,27 @@ def test_a_transient_failure_is_retried_then_gives_up(stack, monkeypatch: pytest
         assert tasks.execute_job(job.id, stack) == "failed"
         after = ExportJob.get_by_id(job.id)
         assert after.status == "failed" and after.error.startswith("gave up after retries")
+
+
+def test_with_a_limit_of_one_two_workers_run_the_exports_one_after_the_other(stack) -> None:
+    limited = stack.with_(max_running_exports=1)
+    pool = Workers(limited)
+    try:
+        first = job_service.create_export(limited, "Standard CSV")
+        second = job_service.create_export(limited, "Standard CSV")
+        pool.start()
+        pool.start()
+        both_running = False
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            statuses = [ExportJob.get_by_id(j.id).status for j in (first, second)]
+            both_running |= statuses == ["running", "running"]
+            if statuses == ["succeeded", "succeeded"]:
+                break
+            time.sleep(0.02)
+        assert statuses == ["succeeded", "succeeded"]
+        assert not both_running
+        done_first, done_second = ExportJob.get_by_id(first.id), ExportJob.get_by_id(second.id)
+        assert done_second.started_at >= done_first.finished_at.replace(microsecond=0)
+    finally:
+        pool.stop_all()
