@@ -254,6 +254,7 @@ DEFAULTS = {
     "header": True,
     "escape_formulas": True,
     "line_terminator": "\r\n",
+    "extension": "csv",
 }
 
 
@@ -261,6 +262,16 @@ def test_defaults() -> None:
     assert CsvWriter.validate_options({}) == DEFAULTS
     assert CsvWriter.validate_options(DEFAULTS) == DEFAULTS
     assert CsvWriter.relations({}) == set()
+
+
+@pytest.mark.parametrize(
+    ("options", "extension"),
+    [({}, "csv"), ({"separator": "tab"}, "tsv"), ({"separator": "\t", "extension": "txt"}, "txt")],
+)
+def test_extension_follows_the_separator_unless_given(options: dict, extension: str) -> None:
+    assert CsvWriter.validate_options(options)["extension"] == extension
+    with pytest.raises(TemplateError, match=r"options\.extension"):
+        CsvWriter.validate_options({**options, "extension": "exe"})
 
 
 @pytest.mark.parametrize(

@@ -187,7 +187,8 @@ def test_sigkill_mid_export_then_another_worker_resumes_with_the_same_sha256(sta
     workers.start()
     events = events_until_end(stack, job.id)
     assert events[-1]["status"] == "succeeded", events[-1]
-    assert any(e.get("message") == "resumed from a checkpoint" for e in events)
+    messages = [e.get("message") for e in events if e.get("message")]
+    assert "resumed from a checkpoint" in messages, (killed_at, messages)
     final = ExportJob.get_by_id(job.id)
     assert final.processed == final.total == job.total
     resumed = [Path(a.location) for a in Artifact.select().where(Artifact.job == job.id).order_by(Artifact.id)]

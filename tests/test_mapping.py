@@ -114,6 +114,14 @@ def test_sources(source: str, expected: object) -> None:
         ("description", ["html_to_text"], "Un & deux\ntrois\nquatre"),
         ("description", ["strip_html"], "Un & deux trois quatre"),
         ("mpn", ["upper", "trim", "strip_html"], None),
+        ("images.url", [{"name": "slice", "start": 1}], ["https://x/2.jpg"]),
+        ("images.alt", ["unique"], ["deux"]),
+        ("attributes", ["keys"], ["color"]),
+        ("attributes", [{"name": "pluck", "key": ["colour", "COLOR"]}], "Rouge"),
+        ("ean", ["gtin_valid"], "96385074"),
+        ("mpn", [{"name": "or_field", "field": "sku"}], "ab-1"),
+        ("sku", [{"name": "when", "field": "row.first"}], None),  # no row: one row per product
+        ("sku", [{"name": "from_variant", "field": "sku"}], "ab-1"),  # no variant: the value stays
     ],
 )
 def test_transformations(source: str, steps: list, expected: object) -> None:

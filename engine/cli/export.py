@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from engine.cli import AppContext, handle_errors, pass_app
+from engine.formats.registry import FORMATS
 
 
 def human_size(size: float) -> str:
@@ -83,7 +84,7 @@ def register(main: click.Group) -> None:
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "json", "jsonl"]), help="Output format.")
+@click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Output format.")
 @click.option("--template", "-t", help="Template name (default: the standard template of the format).")
 @click.option("--category", multiple=True, help="Category path, name or id, with its sub-categories (repeatable).")
 @click.option("--supplier", multiple=True, help="Supplier code or name (repeatable, or comma-separated).")

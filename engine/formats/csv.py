@@ -140,7 +140,9 @@ SEPARATORS = {
 }
 QUOTING = {"minimal": "minimal", "all": "all"}
 LINE_TERMINATORS = {"\r\n": "\r\n", "crlf": "\r\n", "\\r\\n": "\r\n", "\n": "\n", "lf": "\n", "\\n": "\n"}
+EXTENSIONS = {"csv": "csv", "tsv": "tsv", "txt": "txt"}
 _KNOWN = (
+    "extension",
     "encoding",
     "encoding_errors",
     "separator",
@@ -309,7 +311,10 @@ class CsvWriter:
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
         reject_unknown_options(options, _KNOWN, "csv")
+        separator = choice_option(options, "separator", ";", SEPARATORS)
         return {
+            # the file's extension: tab-separated files are .tsv unless the template says otherwise (Amazon: txt)
+            "extension": choice_option(options, "extension", "tsv" if separator == "\t" else "csv", EXTENSIONS),
             "encoding": choice_option(options, "encoding", "utf-8-sig", ENCODINGS),
             "encoding_errors": choice_option(options, "encoding_errors", "transliterate", ENCODING_ERRORS),
             "separator": choice_option(options, "separator", ";", SEPARATORS),

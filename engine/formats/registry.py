@@ -13,6 +13,8 @@ FORMATS: dict[str, str] = {
     "xlsx": "engine.formats.xlsx:XlsxWriter",
     "json": "engine.formats.json:JsonWriter",
     "jsonl": "engine.formats.json:JsonLinesWriter",
+    "google_xml": "engine.formats.google_xml:GoogleXmlWriter",
+    "amazon_json": "engine.formats.amazon_json:AmazonJsonWriter",
 }
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from engine.errors import TemplateError
 from engine.formats.base import ColumnInfo, ValueKind
 from engine.pipeline.fields import PRODUCT_FIELDS, FieldRef, Getter, make_getter, parse_path
-from engine.pipeline.rows import EXPANDERS, ROW_KINDS, Expander, check_mode, relations_for
+from engine.pipeline.rows import EXPANDERS, ROW_KINDS, ROW_MODE_COLUMNS, Expander, check_mode, relations_for
 from engine.pipeline.transforms import build_step
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
@@ -155,6 +155,8 @@ def compile_columns(columns: Sequence[Mapping[str, Any]], rows: str = "product")
     out = CompiledColumns(infos=[], converters=[], expander=EXPANDERS.get(rows))
     out.relations |= relations_for(rows)
     out.whole_relations |= relations_for(rows)
+    if rows != "product":
+        out.product_columns |= ROW_MODE_COLUMNS  # variants inherit these from their product
     seen: dict[str, int] = {}
     for position, column in enumerate(columns, start=1):
         if not isinstance(column, Mapping):

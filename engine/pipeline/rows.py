@@ -21,6 +21,7 @@ from engine.errors import TemplateError
 
 ROW_MODES = ("product", "variants", "variants_images", "parent_variants")
 ROW_KINDS = ("product", "variant", "image", "simple", "parent", "variation")
+ROW_MODE_COLUMNS = frozenset({"price", "stock", "weight"})  # product columns a (default) variant reads
 Expander = Callable[[dict[str, Any]], Iterator[dict[str, Any]]]
 
 

@@ -198,7 +198,7 @@ class ExportRun:
             by_rule.update(self.resume.get("excluded_by_rule") or {})
         self.on_progress(progress)
         work = self._prepare_folder()
-        ext = writer_cls.extension
+        ext = str(options.get("extension") or writer_cls.extension)  # a writer may offer a choice (CSV: tsv, txt)
         ctx = WriterContext(
             folder=work,
             file_name=lambda part: f"part-{part:05d}.{ext}",

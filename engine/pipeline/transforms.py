@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from engine.catalog.gtin import normalize_gtin
+from engine.catalog.gtin import is_valid_gtin, normalize_gtin
 from engine.catalog.text import html_to_text, slugify, strip_html
 from engine.errors import TemplateError
 from engine.formats.base import ValueKind
+from engine.pipeline.fields import ROW_OBJECTS, make_getter, parse_path
 
 Fn = Callable[[Any, Mapping[str, Any]], Any]
 REQUIRED = object()
@@ -372,6 +373,150 @@ def _gtin_normalize(length: int) -> Fn:
         if value is None:
             return None
         return normalize_gtin(str(value).strip(), length)
+
+    return apply
+
+
+# --- lists and objects ----------------------------------------------------------------------------------------
+
+
+@transform("slice", "list", start=(int, 0), stop=((int, type(None)), None))
+def _slice(start: int, stop: int | None) -> Fn:
+    """The items of a list from `start` up to, not including, `stop` (none: to the end)."""
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        return value[start:stop] if isinstance(value, list) else value
+
+    return apply
+
+
+@transform("unique", "list")
+def _unique() -> Fn:
+    """A list without its empty items and without repeats, in first-seen order."""
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if not isinstance(value, list):
+            return value
+        kept: list[Any] = []  # items may be unhashable (objects)
+        for item in value:
+            if item is not None and item != "" and item not in kept:
+                kept.append(item)
+        return kept
+
+    return apply
+
+
+@transform("keys", "list")
+def _keys() -> Fn:
+    """The names of an object's entries, in order (e.g. a variant's option names)."""
+    return lambda value, _rec: list(value) if isinstance(value, Mapping) else value
+
+
+@transform("pluck", None, key=((str, list), None), index=((int, type(None)), None))
+def _pluck(key: str | list[Any] | None, index: int | None) -> Fn:
+    """From an object, the entry named `key` (a list of names: the first present; case-insensitive) or the one
+    at position `index`; from a list of objects, that entry of each."""
+    if (key is None) == (index is None):
+        raise ValueError("give exactly one of key or index")
+    names = [key] if isinstance(key, str) else key
+    if names is not None and (not names or not all(isinstance(n, str) and n for n in names)):
+        raise ValueError("key must be a name or a non-empty list of names")
+    wanted = [n.casefold() for n in names] if names is not None else []
+
+    def entry(obj: Mapping[str, Any]) -> Any:
+        if index is not None:
+            values = list(obj.values())
+            return values[index] if -len(values) <= index < len(values) else None
+        folded = {str(k).casefold(): v for k, v in obj.items()}
+        for name in wanted:
+            if name in folded:
+                return folded[name]
+        return None
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if isinstance(value, Mapping):
+            return entry(value)
+        if isinstance(value, list):
+            return [entry(item) if isinstance(item, Mapping) else None for item in value]
+        return value
+
+    return apply
+
+
+@transform("gtin_valid", "text")
+def _gtin_valid() -> Fn:
+    """The value as it is when it is a valid GTIN (8, 12, 13 or 14 digits, right check digit), else empty."""
+
+    def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
+        if value is None:
+            return None
+        code = _text(value).strip()
+        return code if is_valid_gtin(code) else None
+
+    return apply
+
+
+# --- rows (engine.pipeline.rows): one product, several rows ----------------------------------------------------------
+
+# Product fields every export loads (engine.pipeline.select.ALWAYS), the only ones a transformation may read
+# besides the row's own objects: a transformation cannot ask the loader for more.
+_ALWAYS_LOADED = ("id", "sku", "ean", "tax_rate", "currency")
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _row_getter(path: str) -> Callable[[Mapping[str, Any]], Any]:
+    """A getter for `path` when it is a row field (variant.*, image.*, row.*) or an always-loaded product field."""
+    try:
+        ref = parse_path(path, "field")
+    except TemplateError as exc:
+        raise ValueError(exc.reason) from None
+    if not (ref.is_row_field or (ref.root in _ALWAYS_LOADED and ref.index is None)):
+        allowed = ", ".join(("variant.*", "image.*", "row.*", *_ALWAYS_LOADED))
+        raise ValueError(f"field {path!r} is not loaded for every row (use one of {allowed})")
+    getter = make_getter(ref)
+    return lambda rec: getter(rec)  # type: ignore[arg-type]
+
+
+@transform("or_field", None, field=(str, REQUIRED))
+def _or_field(field: str) -> Fn:
+    """When the value is empty, the value of `field`: a row field (variant.ean, row.kind...) or one of the
+    product fields every export loads (id, sku, ean, tax_rate, currency)."""
+    get = _row_getter(field)
+
+    def apply(value: Any, rec: Mapping[str, Any]) -> Any:
+        return get(rec) if _empty(value) else value
+
+    return apply
+
+
+@transform("when", None, field=(str, REQUIRED))
+def _when(field: str) -> Fn:
+    """Keep the value only on rows where `field` (as for or_field, e.g. row.has_variants) is set and true."""
+    get = _row_getter(field)
+
+    def apply(value: Any, rec: Mapping[str, Any]) -> Any:
+        return value if get(rec) else None
+
+    return apply
+
+
+@transform("from_variant", None, field=(str, REQUIRED), fallback=(bool, False))
+def _from_variant(field: str, fallback: bool) -> Fn:
+    """On a row carrying one of the product's own variants (not the stand-in variant of a product without any),
+    that variant's `field` instead of the value; with `fallback`, only when the variant's own is not empty."""
+    known = ROW_OBJECTS["variant"][0]
+    if field not in known:
+        raise ValueError(f"unknown variant field {field!r} (known: {', '.join(known)})")
+
+    def apply(value: Any, rec: Mapping[str, Any]) -> Any:
+        variant = rec.get("variant")
+        if not variant or variant.get("is_default"):
+            return value
+        own = variant.get(field)
+        return value if fallback and _empty(own) else own
 
     return apply
 

@@ -20,6 +20,8 @@ from engine.settings import Settings
 
 # The predefined template used when a request names a format but no template.
 DEFAULT_TEMPLATES = {
+    "google_xml": "Google Shopping",
+    "amazon_json": "Amazon Listings Feed",
     "csv": "Standard CSV",
     "xlsx": "Full catalogue XLSX",
     "json": "JSON catalogue",

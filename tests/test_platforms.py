@@ -1,0 +1,767 @@
+"""The predefined platform templates end to end, on SQLite and PostgreSQL, against golden files and the
+platforms' own contracts in ../shared/specs (Shopify's CSV headers, WooCommerce's exporter headers, Amazon's
+JSON_LISTINGS_FEED schema, Google's attribute list), plus the feed writers and the row transformations alone.
+
+Every output is also read back with an independent reader (csv, json + jsonschema, xml.etree) and checked.
+Regenerate the golden files with `PM_EXPORTS_UPDATE_GOLDEN=1 pytest tests/test_platforms.py -p no:xdist`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft7Validator
+
+from engine.catalog.gtin import is_valid_gtin
+from engine.errors import OutputError, TemplateError
+from engine.formats.amazon_json import AmazonJsonWriter
+from engine.formats.base import ColumnInfo
+from engine.formats.google_xml import GOOGLE_NAMESPACE, GoogleXmlWriter
+from engine.models import ExportJob, JobExclusion
+from engine.pipeline.mapping import compile_columns
+from engine.pipeline.spec import ExportSpec
+from engine.services.exports import resolve_request, run_inline
+from engine.settings import Settings
+from tests.formats_helpers import folder_names, make_ctx, run_writer
+from tests.platform_catalog import BAD_EAN, LONG_TITLE, build_platform_catalog
+
+GOLDEN = Path(__file__).parent / "golden" / "platforms"
+UPDATE = bool(os.environ.get("PM_EXPORTS_UPDATE_GOLDEN"))
+SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
+G = f"{{{GOOGLE_NAMESPACE}}}"
+AMAZON_OPTIONS = {"options": {"seller_id": "A1PMEXPORTS"}}
+
+# Odoo's product.template fields an import can name (odoo/addons/product/models/product_template.py, plus
+# `id`, the external id column of every import; `is_storable` since Odoo 18, `detailed_type` before it).
+ODOO_PRODUCT_TEMPLATE_FIELDS = {
+    "id",
+    "name",
+    "default_code",
+    "barcode",
+    "list_price",
+    "standard_price",
+    "categ_id",
+    "description",
+    "description_sale",
+    "description_purchase",
+    "active",
+    "weight",
+    "volume",
+    "type",
+    "is_storable",
+    "detailed_type",
+    "sale_ok",
+    "purchase_ok",
+    "uom_id",
+    "uom_po_id",
+    "taxes_id",
+    "supplier_taxes_id",
+    "company_id",
+    "product_tag_ids",
+    "image_1920",
+    "sequence",
+    "color",
+}
+
+
+def spec_path(relative: str) -> Path:
+    path = SPECS / relative
+    if not path.exists():
+        pytest.skip(f"platform specification {path} is absent (it lives in ../shared/specs beside the project)")
+    return path
+
+
+@pytest.fixture
+def catalog(db: Settings) -> Settings:
+    build_platform_catalog()
+    return db
+
+
+def export(settings: Settings, template: str, **overrides: Any):
+    return run_inline(resolve_request(template, overrides), settings, out_dir=settings.export_dir)
+
+
+def check_golden(name: str, produced: bytes) -> None:
+    path = GOLDEN / name
+    if UPDATE:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(produced)
+    assert path.exists(), f"golden file {name} missing: run with PM_EXPORTS_UPDATE_GOLDEN=1"
+    assert produced == path.read_bytes(), f"{name} differs from its golden file"
+
+
+def read_csv(data: bytes, delimiter: str = ",") -> list[list[str]]:
+    assert not data.startswith(b"\xef\xbb\xbf"), "platform files are UTF-8 without a BOM"
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline=""), delimiter=delimiter))
+
+
+def as_dicts(rows: list[list[str]]) -> list[dict[str, str]]:
+    header, *body = rows
+    return [dict(zip(header, row, strict=True)) for row in body]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Golden files and exclusions, per template
+
+GOLDENS = {
+    "Shopify Standard": ("shopify.csv", {}),
+    "WooCommerce Standard": ("woocommerce.csv", {}),
+    "PrestaShop Standard": ("prestashop.csv", {}),
+    "Amazon Flat File": ("amazon-flat-file.tsv", {}),
+    "Amazon Listings Feed": ("amazon-listings-feed.json", AMAZON_OPTIONS),
+    "Google Shopping": ("google-shopping.xml", {}),
+    "Google Shopping TSV": ("google-shopping.tsv", {}),
+    "Odoo Products": ("odoo-products.csv", {}),
+}
+
+# product id -> the rule that excludes it (catalogue ids: 3 bad EAN, 4 no price, 5 300-character title,
+# 6 no image, 7 no SKU, 10 completeness 36; 8 is inactive and 9 a draft)
+BAD = {"gtin": (3, "gtin:ean"), "price": (4, "positive:price"), "title": (5, "max_length:title")}
+AMAZON_EXCLUDED = {
+    3: "gtin:ean",
+    4: "positive:price",
+    5: "max_length:title",
+    6: "min_count:images",
+    7: "required:sku",
+    10: "min_count:images",
+}
+GOOGLE_EXCLUDED = {3: "gtin:ean", 4: "positive:price", 6: "min_count:images", 10: "required:description"}
+EXCLUDED: dict[str, dict[int, str]] = {
+    "Shopify Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title", 10: "min_completeness"},
+    "WooCommerce Standard": {3: "gtin:ean", 4: "positive:price", 10: "min_completeness"},
+    "PrestaShop Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title", 10: "min_completeness"},
+    "Amazon Flat File": AMAZON_EXCLUDED,
+    "Amazon Listings Feed": AMAZON_EXCLUDED,
+    "Google Shopping": GOOGLE_EXCLUDED,
+    "Google Shopping TSV": GOOGLE_EXCLUDED,
+    "Odoo Products": {3: "gtin:ean"},
+}
+SELECTED = {  # products each template selects (statuses)
+    "Shopify Standard": 9,
+    "WooCommerce Standard": 9,
+    "PrestaShop Standard": 9,
+    "Odoo Products": 9,
+}
+
+
+@pytest.mark.parametrize("template", sorted(GOLDENS))
+def test_platform_template_matches_its_golden_file_and_excludes_bad_products(catalog: Settings, template: str) -> None:
+    name, overrides = GOLDENS[template]
+    job, result = export(catalog, template, **overrides)
+    assert len(result.files) == 1
+    check_golden(name, result.files[0].path.read_bytes())
+    expected = EXCLUDED[template]
+    assert result.total == SELECTED.get(template, 8)
+    assert result.excluded == len(expected)
+    counts: dict[str, int] = {}
+    for rule in expected.values():
+        counts[rule] = counts.get(rule, 0) + 1
+    assert result.excluded_by_rule == counts
+    stored = {e.product_id: e.rule for e in JobExclusion.select().where(JobExclusion.job == job.id)}
+    assert stored == expected
+    assert ExportJob.get_by_id(job.id).report["excluded_by_rule"] == counts
+
+
+def test_exclusion_messages_name_the_problem(catalog: Settings) -> None:
+    job, _result = export(catalog, "Amazon Listings Feed", **AMAZON_OPTIONS)
+    messages = {e.product_id: e.message for e in JobExclusion.select().where(JobExclusion.job == job.id)}
+    assert messages[3] == f"EAN '{BAD_EAN}' has a bad check digit (expected 4)"
+    assert messages[4] == "price must be greater than 0"
+    assert messages[5] == "title is 300 characters long (at most 200)"
+    assert messages[6] == "images has 0 item(s), at least 1 needed"
+    assert messages[7] == "sku is missing"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Shopify
+
+
+def test_shopify_csv_follows_shopifys_template(catalog: Settings) -> None:
+    _job, result = export(catalog, "Shopify Standard")
+    data = result.files[0].path.read_bytes()
+    rows = read_csv(data)
+    expected_headers = spec_path("shopify/csv_headers_current.txt").read_text(encoding="utf-8").strip().split(",")
+    assert rows[0] == expected_headers
+    products: dict[str, list[dict[str, str]]] = {}
+    for row in as_dicts(rows):
+        assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", row["URL handle"]), row["URL handle"]
+        products.setdefault(row["URL handle"], []).append(row)
+    assert list(products) == [
+        "poele-eloise-28-cm-fonte-ceramique-pan-28",
+        "t-shirt-coton-bio-coupe-droite-tsh-bio",
+        "spatule-en-silicone-no-image",
+        "kit-creme-brulee-4-ramequins",
+        "wok-en-acier-carbone-inactive-1",
+    ]
+    pan = products["poele-eloise-28-cm-fonte-ceramique-pan-28"]
+    assert [r["Title"] for r in pan] == ["Poêle « Éloïse » 28 cm, fonte & céramique", ""]  # product cells once
+    first, image_row = pan
+    assert (first["Option1 name"], first["Option1 value"]) == ("Title", "Default Title")  # single-variant rule
+    assert (first["SKU"], first["Barcode"], first["Price"], first["Weight value (grams)"]) == (
+        "PAN-28",
+        "3760001200010",
+        "39.90",
+        "1200",
+    )
+    assert (first["Published on online store"], first["Status"]) == ("TRUE", "active")
+    assert first["Image position"] == "1" and image_row["Image position"] == "2"
+    assert image_row["SKU"] == image_row["Price"] == image_row["Option1 value"] == ""  # an image row only
+    assert image_row["Product image URL"] == "https://cdn.example.com/pan-28-2.jpg"
+    tshirt = products["t-shirt-coton-bio-coupe-droite-tsh-bio"]
+    assert [r["SKU"] for r in tshirt] == ["TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]  # one row per variant
+    assert [r["Option1 name"] for r in tshirt] == ["Taille", "", ""]
+    assert [r["Option1 value"] for r in tshirt] == ["S", "M", "L"]
+    assert [r["Option2 value"] for r in tshirt] == ["Blanc"] * 3
+    assert [r["Price"] for r in tshirt] == ["19.00", "21.00", "19.00"]
+    assert [r["Image position"] for r in tshirt] == ["1", "2", "3"]
+    assert tshirt[1]["Variant image URL"] == "https://cdn.example.com/tsh-bio-m.jpg"
+    wok = products["wok-en-acier-carbone-inactive-1"][0]
+    assert (wok["Published on online store"], wok["Status"]) == ("FALSE", "draft")
+    assert products["spatule-en-silicone-no-image"][0]["Product image URL"] == ""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# WooCommerce
+
+
+def woocommerce_header_patterns() -> list[re.Pattern[str]]:
+    """The exporter's headers with their placeholders (<unit>, N, <key>, [optional]) as patterns."""
+    patterns = []
+    for line in spec_path("woocommerce/csv_headers_exporter.txt").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        for header in next(csv.reader([line.replace(", UPC, EAN, or ISBN", "\0")])):
+            text = re.escape(header.replace("\0", ", UPC, EAN, or ISBN"))
+            text = re.sub(r"\bN\b", r"\\d+", text.replace("<unit>", "[a-z]+").replace("<key>", ".+"))
+            patterns.append(re.compile(text.replace(r"\[", r"\[?").replace(r"\]", r"\]?")))
+    return patterns
+
+
+def test_woocommerce_csv_reads_back_with_its_exporters_headers(catalog: Settings) -> None:
+    _job, result = export(catalog, "WooCommerce Standard")
+    data = result.files[0].path.read_bytes()
+    assert data.startswith(b'Type,SKU,"GTIN, UPC, EAN, or ISBN",Name,')  # the comma-bearing header is quoted
+    rows = read_csv(data)
+    patterns = woocommerce_header_patterns()
+    group = min(i for i, p in enumerate(patterns) if p.pattern.startswith("Attribute"))
+    positions = []
+    for header in rows[0]:
+        matches = [i for i, p in enumerate(patterns) if p.fullmatch(header)]
+        assert matches, f"{header!r} is not a WooCommerce exporter header"
+        numbered = re.match(r"Attribute (\d+) ", header)  # the Attribute N group repeats for N = 1, 2, 3
+        positions.append((group, int(numbered[1]), matches[0]) if numbered else (matches[0], 0, 0))
+    assert positions == sorted(positions), "headers must keep the exporter's order"
+    items = as_dicts(rows)
+    assert [(r["Type"], r["SKU"], r["Parent"]) for r in items] == [
+        ("simple", "PAN-28", ""),
+        ("variable", "TSH-BIO", ""),
+        ("variation", "TSH-BIO-S", "TSH-BIO"),
+        ("variation", "TSH-BIO-M", "TSH-BIO"),
+        ("variation", "TSH-BIO-L", "TSH-BIO"),
+        ("simple", "LONG-TITLE", ""),
+        ("simple", "NO-IMAGE", ""),
+        ("simple", "", ""),
+        ("simple", "INACTIVE-1", ""),
+    ]
+    pan, parent, small, medium, large, long_title, _no_image, creme, inactive = items
+    assert pan["GTIN, UPC, EAN, or ISBN"] == "3760001200010"
+    assert pan["Categories"] == "Maison > Cuisine > Poêles"
+    assert pan["Images"] == "https://cdn.example.com/pan-28-1.jpg, https://cdn.example.com/pan-28-2.jpg"
+    assert (pan["Regular price"], pan["Stock"], pan["In stock?"], pan["Published"]) == ("39.90", "8", "1", "1")
+    # formulas are neutralised the way WooCommerce's exporter does it, and its importer removes the quote
+    assert pan["Short description"] == "'-20 % cette semaine" and inactive["Published"] == "'-1"
+    assert (parent["Attribute 1 name"], parent["Attribute 1 value(s)"], parent["Attribute 1 visible"]) == (
+        "Taille",
+        "S, M, L",
+        "1",
+    )
+    assert (parent["Attribute 2 name"], parent["Attribute 2 value(s)"]) == ("Couleur", "Blanc")
+    assert parent["Regular price"] == parent["Stock"] == parent["Attribute 3 name"] == ""
+    assert [v["Attribute 1 value(s)"] for v in (small, medium, large)] == ["S", "M", "L"]
+    assert [v["Attribute 1 global"] for v in (small, medium, large)] == ["0", "0", "0"]
+    assert [v["GTIN, UPC, EAN, or ISBN"] for v in (small, medium, large)] == ["", "3760001200089", "036000291452"]
+    assert [v["Regular price"] for v in (small, medium, large)] == ["19.00", "21.00", "19.00"]
+    assert [v["In stock?"] for v in (small, medium, large)] == ["1", "1", "0"]
+    assert [v["Images"] for v in (small, medium, large)] == ["", "https://cdn.example.com/tsh-bio-m.jpg", ""]
+    assert long_title["Name"] == LONG_TITLE  # WooCommerce has no title limit
+    assert creme["SKU"] == "" and creme["Name"] == "Kit crème brûlée — 4 ramequins"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PrestaShop
+
+
+def test_prestashop_csv_has_tax_excluded_prices_and_respects_field_limits(catalog: Settings) -> None:
+    _job, result = export(catalog, "PrestaShop Standard")
+    rows = as_dicts(read_csv(result.files[0].path.read_bytes(), delimiter=";"))
+    by_ref = {r["Reference #"]: r for r in rows}
+    assert set(by_ref) == {"PAN-28", "TSH-BIO", "NO-IMAGE", "", "INACTIVE-1"}
+    pan, tshirt = by_ref["PAN-28"], by_ref["TSH-BIO"]
+    assert (pan["Price tax excluded"], pan["Tax rules ID"]) == ("33.250000", "1")  # 39.90 at 20 %
+    assert tshirt["Price tax excluded"] == "15.833333"  # 19.00 at 20 %: six decimals, so the shop shows 19.00
+    assert Decimal(tshirt["Price tax excluded"]) * Decimal("1.2") == pytest.approx(
+        Decimal("19.00"), abs=Decimal("0.00001")
+    )
+    assert tshirt["Name *"] == "T-shirt coton bio coupe droite"  # PrestaShop refuses ; in a name
+    assert by_ref["INACTIVE-1"]["Active (0/1)"] == "0" and pan["Active (0/1)"] == "1"
+    for row in rows:
+        assert len(row["Name *"]) <= 128 and len(row["Reference #"]) <= 64 and len(row["EAN13"]) <= 13
+        assert len(row["URL rewritten"]) <= 128 and re.fullmatch(r"[a-z0-9-]+", row["URL rewritten"])
+    assert pan["Image URLs (x,y,z...)"] == "https://cdn.example.com/pan-28-1.jpg,https://cdn.example.com/pan-28-2.jpg"
+    assert pan["Summary"] == "-20 % cette semaine"  # a shop import, not a spreadsheet: no formula quote
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Amazon
+
+
+def amazon_validators() -> tuple[Draft7Validator, Draft7Validator]:
+    feed = json.loads(spec_path("amazon/listings-feed-schema-v2.json").read_text(encoding="utf-8"))
+    text = spec_path("amazon/listings-feed-message-schema-v2.json").read_text(encoding="utf-8")
+    message = json.loads("\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//")))
+    Draft7Validator.check_schema(feed)
+    Draft7Validator.check_schema(message)
+    return Draft7Validator(feed), Draft7Validator(message)
+
+
+def assert_valid_feed(document: dict[str, Any]) -> None:
+    feed, message = amazon_validators()
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in feed.iter_errors(document)]
+    errors += [
+        f"message {m.get('messageId')}: {e.message}" for m in document["messages"] for e in message.iter_errors(m)
+    ]
+    assert not errors, errors
+
+
+def test_amazon_listings_feed_is_valid_against_amazons_schema(catalog: Settings) -> None:
+    _job, result = export(catalog, "Amazon Listings Feed", **AMAZON_OPTIONS)
+    document = json.loads(result.files[0].path.read_bytes())
+    assert_valid_feed(document)
+    assert document["header"] == {"sellerId": "A1PMEXPORTS", "version": "2.0", "issueLocale": "fr_FR"}
+    messages = {m["sku"]: m for m in document["messages"]}
+    assert list(messages) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    assert [m["messageId"] for m in document["messages"]] == [1, 2, 3, 4, 5]
+    pan = messages["PAN-28"]
+    assert (pan["operationType"], pan["productType"], pan["requirements"]) == ("UPDATE", "PRODUCT", "LISTING")
+    attributes = pan["attributes"]
+    market = {"marketplace_id": "A13V1IB3VIYZZH"}
+    assert attributes["item_name"] == [
+        {"value": "Poêle « Éloïse » 28 cm, fonte & céramique", "language_tag": "fr_FR", **market}
+    ]
+    assert attributes["externally_assigned_product_identifier"] == [{"type": "ean", "value": "3760001200010", **market}]
+    assert attributes["purchasable_offer"] == [
+        {"currency": "EUR", "our_price": [{"schedule": [{"value_with_tax": 39.9}]}], **market}
+    ]
+    assert attributes["fulfillment_availability"] == [{"fulfillment_channel_code": "DEFAULT", "quantity": 8}]
+    assert [b["value"] for b in attributes["bullet_point"]] == [
+        "Tous feux dont induction",
+        "Revêtement sans PFOA",
+        "Poignée ergonomique",
+    ]
+    assert "<" not in attributes["product_description"][0]["value"]
+    parent = messages["TSH-BIO"]["attributes"]
+    assert parent["parentage_level"] == [{"value": "parent", **market}]
+    assert parent["variation_theme"] == [{"name": "SIZE/COLOR", **market}]
+    assert "purchasable_offer" not in parent and "externally_assigned_product_identifier" not in parent
+    large = messages["TSH-BIO-L"]["attributes"]
+    assert large["child_parent_sku_relationship"] == [
+        {"child_relationship_type": "variation", "parent_sku": "TSH-BIO", **market}
+    ]
+    assert large["externally_assigned_product_identifier"][0]["type"] == "upc"
+    assert (large["size"][0]["value"], large["color"][0]["value"]) == ("L", "Blanc")
+    assert messages["TSH-BIO-M"]["attributes"]["main_product_image_locator"][0]["media_location"].endswith("-m.jpg")
+
+
+def test_amazon_feed_is_split_into_files_of_at_most_max_messages(catalog: Settings) -> None:
+    _job, result = export(catalog, "Amazon Listings Feed", options={"seller_id": "A1X", "max_messages": 2})
+    assert [f.rows for f in result.files] == [2, 2, 1]
+    skus = []
+    for file in result.files:
+        document = json.loads(file.path.read_bytes())
+        assert_valid_feed(document)
+        assert [m["messageId"] for m in document["messages"]] == list(range(1, file.rows + 1))
+        skus += [m["sku"] for m in document["messages"]]
+    assert skus == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+
+
+def test_amazon_feed_needs_a_seller_id(catalog: Settings) -> None:
+    with pytest.raises(TemplateError, match=r"options\.seller_id: the Amazon seller id is required"):
+        export(catalog, "Amazon Listings Feed")
+
+
+def test_amazon_flat_file_has_the_manual_upload_columns(catalog: Settings) -> None:
+    _job, result = export(catalog, "Amazon Flat File")
+    rows = read_csv(result.files[0].path.read_bytes(), delimiter="\t")
+    required = [
+        "item_sku",
+        "item_name",
+        "external_product_id",
+        "external_product_id_type",
+        "brand_name",
+        "standard_price",
+        "quantity",
+        "main_image_url",
+        *[f"other_image_url{i}" for i in range(1, 9)],
+        *[f"bullet_point{i}" for i in range(1, 6)],
+        "product_description",
+        "item_weight",
+    ]
+    assert all(name in rows[0] for name in required)
+    items = {r["item_sku"]: r for r in as_dicts(rows)}
+    assert list(items) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    pan = items["PAN-28"]
+    assert (pan["external_product_id"], pan["external_product_id_type"], pan["standard_price"]) == (
+        "3760001200010",
+        "EAN",
+        "39.90",
+    )
+    assert pan["product_description"] == "Poêle en fonte d'aluminium & revêtement céramique. Ø 28 cm Garantie 5 ans"
+    assert (pan["other_image_url1"], pan["other_image_url2"]) == ("https://cdn.example.com/pan-28-2.jpg", "")
+    assert (pan["item_weight"], pan["item_weight_unit_of_measure"], pan["parent_child"]) == ("1.200", "KG", "")
+    assert [items[s]["parent_child"] for s in ("TSH-BIO", "TSH-BIO-S")] == ["parent", "child"]
+    assert items["TSH-BIO"]["standard_price"] == "" and items["TSH-BIO"]["variation_theme"] == "SizeColor"
+    assert items["TSH-BIO-L"]["external_product_id_type"] == "UPC"
+    assert all(len(r["item_name"]) <= 200 for r in items.values())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Google Shopping
+
+GOOGLE_REQUIRED = ("id", "title", "description", "link", "image_link", "availability", "price")
+AVAILABILITY = {"in_stock", "out_of_stock", "preorder", "backorder"}
+
+
+def check_google_item(item: dict[str, list[str]]) -> None:
+    """One item against ../shared/specs/google/merchant_attributes.md."""
+    for name in GOOGLE_REQUIRED:
+        assert item.get(name) and item[name][0], f"item {item.get('id')} lacks {name}"
+    assert len(item["id"][0]) <= 50 and len(item["title"][0]) <= 150 and len(item["description"][0]) <= 5000
+    assert re.fullmatch(r"\d+\.\d{2} [A-Z]{3}", item["price"][0])
+    assert item["availability"][0] in AVAILABILITY
+    assert all(re.match(r"https?://", url) for url in item["link"] + item["image_link"])
+    assert len(item.get("additional_image_link", [])) <= 10
+    gtin = (item.get("gtin") or [""])[0]
+    if gtin:
+        assert is_valid_gtin(gtin)
+    has_brand_mpn = bool(item.get("brand")) and bool(item.get("mpn"))
+    expected = [] if gtin or has_brand_mpn else ["no"]
+    assert item.get("identifier_exists", []) == expected
+    assert len((item.get("brand") or [""])[0]) <= 70
+
+
+def test_google_xml_parses_with_the_g_namespace_and_every_item_is_complete(catalog: Settings) -> None:
+    text = spec_path("google/merchant_attributes.md").read_text(encoding="utf-8")
+    assert GOOGLE_NAMESPACE in text
+    _job, result = export(catalog, "Google Shopping", options={"link": "https://boutique.example.com"})
+    data = result.files[0].path.read_bytes()
+    assert data.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0" xmlns:g=')
+    root = ET.fromstring(data)  # noqa: S314 - our own output
+    assert root.tag == "rss" and root.get("version") == "2.0"
+    channel = root.find("channel")
+    assert channel is not None and channel.findtext("link") == "https://boutique.example.com"
+    items = []
+    for element in channel.findall("item"):
+        item: dict[str, list[str]] = {}
+        for child in element:
+            name = child.tag.removeprefix(G)
+            assert child.tag.startswith(G) or name in ("title", "description", "link")
+            item.setdefault(name, []).append(child.text or "")
+        check_google_item(item)
+        items.append(item)
+    by_id = {i["id"][0]: i for i in items}
+    assert list(by_id) == ["PAN-28", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "LONG-TITLE", "96385074"]
+    assert [by_id[v]["item_group_id"] for v in ("TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L")] == [["TSH-BIO"]] * 3
+    assert "item_group_id" not in by_id["PAN-28"]
+    assert by_id["PAN-28"]["title"] == ["Poêle « Éloïse » 28 cm, fonte & céramique"]
+    assert by_id["PAN-28"]["price"] == ["39.90 EUR"] and by_id["TSH-BIO-M"]["price"] == ["21.00 EUR"]
+    assert by_id["TSH-BIO-L"]["availability"] == ["out_of_stock"]
+    assert by_id["TSH-BIO-S"]["identifier_exists"] == ["no"]  # no GTIN and no MPN
+    assert by_id["TSH-BIO-S"]["additional_image_link"] == [
+        "https://cdn.example.com/tsh-bio-2.jpg",
+        "https://cdn.example.com/tsh-bio-3.jpg",
+    ]
+    assert (by_id["TSH-BIO-S"]["size"], by_id["TSH-BIO-S"]["color"]) == (["S"], ["Blanc"])
+    long_title = by_id["LONG-TITLE"]["title"][0]
+    assert len(long_title) <= 150 and LONG_TITLE.startswith(long_title)  # Google truncates: so do we, on a word
+
+
+def test_google_tsv_reads_back_with_the_same_items(catalog: Settings) -> None:
+    _job, result = export(catalog, "Google Shopping TSV")
+    rows = read_csv(result.files[0].path.read_bytes(), delimiter="\t")
+    xml_spec = ExportSpec.from_dict(resolve_request("Google Shopping").spec.to_dict())
+    assert rows[0] == [c["header"].removeprefix("g:") for c in xml_spec.columns]
+    items = as_dicts(rows)
+    for row in items:
+        item = {k: (v.split(",") if k == "additional_image_link" else [v]) for k, v in row.items() if v}
+        check_google_item(item)
+    assert [r["id"] for r in items] == ["PAN-28", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "LONG-TITLE", "96385074"]
+    assert len(result.files[0].path.read_text("utf-8").splitlines()) == len(rows)  # one line per item: no quoted breaks
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Odoo
+
+
+def test_odoo_csv_uses_product_template_import_fields(catalog: Settings) -> None:
+    _job, result = export(catalog, "Odoo Products")
+    rows = read_csv(result.files[0].path.read_bytes())
+    assert set(rows[0]) <= ODOO_PRODUCT_TEMPLATE_FIELDS, set(rows[0]) - ODOO_PRODUCT_TEMPLATE_FIELDS
+    items = {r["id"]: r for r in as_dicts(rows)}
+    assert all(re.fullmatch(r"pm_exports\.product_\d+", external_id) for external_id in items)
+    pan = items["pm_exports.product_1"]
+    assert (pan["name"], pan["default_code"], pan["barcode"]) == (
+        "Poêle « Éloïse » 28 cm, fonte & céramique",
+        "PAN-28",
+        "3760001200010",
+    )
+    assert (pan["list_price"], pan["standard_price"], pan["categ_id"]) == (
+        "33.25",
+        "15.20",
+        "All / Maison / Cuisine / Poêles",
+    )
+    assert (pan["active"], pan["type"], pan["weight"]) == ("True", "consu", "1.200")
+    assert items["pm_exports.product_8"]["active"] == "False"  # inactive: archived in Odoo
+    assert "pm_exports.product_3" not in items and "pm_exports.product_9" not in items
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The feed writers alone
+
+XML_COLUMNS = [
+    ColumnInfo("g:id"),
+    ColumnInfo("title"),
+    ColumnInfo("g:additional_image_link", "list"),
+    ColumnInfo("g:shipping", "object"),
+]
+
+
+def test_google_xml_writer_escapes_repeats_nests_and_omits(tmp_path: Path) -> None:
+    ctx = make_ctx(
+        tmp_path, XML_COLUMNS, {"title": "Shop & Co", "link": "https://shop.example.com"}, writer=GoogleXmlWriter
+    )
+    rows = [
+        [
+            "A<1>",
+            'Tom & "Jerry"\x00\x0b',
+            ["https://x/1.jpg", "", "https://x/2.jpg"],
+            {"country": "FR", "price": Decimal("4.90")},
+        ],
+        ["B", "Line\r\nbreak", [], None],
+        ["C", True, None, {}],
+    ]
+    (output,) = run_writer(GoogleXmlWriter, ctx, rows)
+    root = ET.parse(output.path).getroot()  # noqa: S314 - our own output
+    channel = root.find("channel")
+    assert channel is not None and channel.findtext("title") == "Shop & Co"
+    first, second, third = channel.findall("item")
+    assert first.findtext(f"{G}id") == "A<1>" and first.findtext("title") == 'Tom & "Jerry"'
+    assert [e.text for e in first.findall(f"{G}additional_image_link")] == ["https://x/1.jpg", "https://x/2.jpg"]
+    shipping = first.find(f"{G}shipping")
+    assert shipping is not None and [(c.tag, c.text) for c in shipping] == [
+        (f"{G}country", "FR"),
+        (f"{G}price", "4.90"),
+    ]
+    assert second.findtext("title") == "Line\r\nbreak" and [c.tag for c in second] == [f"{G}id", "title"]
+    assert [(c.tag, c.text) for c in third] == [(f"{G}id", "C"), ("title", "yes")]
+    assert output.rows == 3 and output.content_type == "application/rss+xml"
+
+
+@pytest.mark.parametrize("header", ["g:price x", "x:id", "1title", "g:"])
+def test_google_xml_writer_refuses_headers_that_are_not_element_names(tmp_path: Path, header: str) -> None:
+    with pytest.raises(TemplateError, match="element name"):
+        GoogleXmlWriter(make_ctx(tmp_path, [ColumnInfo(header)], writer=GoogleXmlWriter))
+    assert folder_names(tmp_path) == []
+
+
+FEED_COLUMNS = [
+    ColumnInfo("sku"),
+    ColumnInfo("attributes.item_name"),
+    ColumnInfo("attributes.bullet_point", "list"),
+    ColumnInfo("attributes.purchasable_offer.our_price.0.schedule.0.value_with_tax", "money"),
+    ColumnInfo("attributes.purchasable_offer.currency"),
+    ColumnInfo("attributes.fulfillment_availability.quantity", "integer"),
+    ColumnInfo("operation_type"),
+]
+FEED_OPTIONS = {"seller_id": "S1", "marketplace_id": "M1", "language_tag": "fr_FR", "max_messages": 3}
+
+
+def feed_rows(count: int) -> list[list[Any]]:
+    return [
+        [f"SKU-{i}", f"Produit n°{i}", ["Un", "", "Deux"][: 1 + i % 3], Decimal("9.90") + i, "EUR", i, None]
+        for i in range(count)
+    ]
+
+
+def test_amazon_json_writer_builds_attributes_from_headers(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, FEED_COLUMNS, FEED_OPTIONS, writer=AmazonJsonWriter)
+    rows = feed_rows(7)
+    rows[1][-1] = "delete"
+    outputs = run_writer(AmazonJsonWriter, ctx, rows)
+    assert [o.rows for o in outputs] == [3, 3, 1]
+    documents = [json.loads(o.path.read_bytes()) for o in outputs]
+    for document in documents:
+        assert_valid_feed(document)
+    first, deleted, third = documents[0]["messages"]
+    assert deleted == {"messageId": 2, "sku": "SKU-1", "operationType": "DELETE"}
+    assert first["attributes"] == {
+        "item_name": [{"value": "Produit n°0", "language_tag": "fr_FR", "marketplace_id": "M1"}],
+        "bullet_point": [{"value": "Un", "language_tag": "fr_FR", "marketplace_id": "M1"}],
+        "purchasable_offer": [
+            {"our_price": [{"schedule": [{"value_with_tax": 9.9}]}], "currency": "EUR", "marketplace_id": "M1"}
+        ],
+        "fulfillment_availability": [{"quantity": 0}],
+    }
+    assert [b["value"] for b in third["attributes"]["bullet_point"]] == ["Un", "Deux"]  # the empty item is left out
+
+
+def test_amazon_json_writer_refuses_what_it_cannot_map(tmp_path: Path) -> None:
+    for columns, message in (
+        ([ColumnInfo("title")], "attributes.<name>"),
+        ([ColumnInfo("attributes.item_name")], "needs a column with the header 'sku'"),
+        ([ColumnInfo("sku"), ColumnInfo("attributes.x..y")], "dotted names or positions"),
+    ):
+        with pytest.raises(TemplateError, match=re.escape(message)):
+            AmazonJsonWriter(make_ctx(tmp_path, columns, FEED_OPTIONS, writer=AmazonJsonWriter))
+    with pytest.raises(TemplateError, match=r"options\.marketplace_id"):
+        AmazonJsonWriter.validate_options({"seller_id": "S1", "language_tag": "fr_FR"})
+    with pytest.raises(TemplateError, match=r"options\.max_messages"):
+        AmazonJsonWriter.validate_options({**FEED_OPTIONS, "max_messages": 25_001})
+    writer = AmazonJsonWriter(make_ctx(tmp_path, FEED_COLUMNS, FEED_OPTIONS, writer=AmazonJsonWriter))
+    with pytest.raises(OutputError, match="empty sku"):
+        writer.write([None, "x", [], None, None, None, None], {})
+    writer.abort()
+    assert folder_names(tmp_path) == []
+    empty = AmazonJsonWriter(make_ctx(tmp_path, FEED_COLUMNS, FEED_OPTIONS, writer=AmazonJsonWriter))
+    assert empty.close() == [] and folder_names(tmp_path) == []  # a feed needs a message: no file at all
+
+
+def digest(paths: Sequence[Path]) -> list[str]:
+    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
+
+
+@pytest.mark.parametrize("crash_after", [0, 1, 3, 4, 6])
+@pytest.mark.parametrize("fmt", ["google_xml", "amazon_json"])
+def test_feed_writers_resume_after_a_crash_with_identical_bytes(tmp_path: Path, fmt: str, crash_after: int) -> None:
+    writer_cls: Any = GoogleXmlWriter if fmt == "google_xml" else AmazonJsonWriter
+    columns = XML_COLUMNS if fmt == "google_xml" else FEED_COLUMNS
+    options = {"title": "Feed"} if fmt == "google_xml" else FEED_OPTIONS
+    rows = feed_rows(8) if fmt == "amazon_json" else [[f"ID-{i}", f"Titre {i} é", [f"u{i}"], None] for i in range(8)]
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    expected = digest(
+        [o.path for o in run_writer(writer_cls, make_ctx(reference, columns, options, writer=writer_cls), rows)]
+    )
+
+    folder = tmp_path / "crashed"
+    folder.mkdir()
+    ctx = make_ctx(folder, columns, options, writer=writer_cls)
+    first = writer_cls(ctx)
+    for values in rows[:crash_after]:
+        first.write(values, {})
+    state = json.loads(json.dumps(first.checkpoint()))
+    for values in rows[crash_after : crash_after + 2]:  # written after the checkpoint, then the process dies
+        first.write(values, {})
+    first._file.close()  # the process dies: what it wrote is on disk, followed by a torn row
+    with first._path.open("ab") as fh:
+        fh.write(b"half a row of garbage")
+    resumed = writer_cls.resume(ctx, state)
+    for values in rows[crash_after:]:
+        resumed.write(values, {})
+    assert digest([o.path for o in resumed.close()]) == expected
+
+
+def test_feed_writer_refuses_another_formats_checkpoint(tmp_path: Path) -> None:
+    ctx = make_ctx(tmp_path, XML_COLUMNS, writer=GoogleXmlWriter)
+    with pytest.raises(OutputError, match="not a version 1 google_xml state"):
+        GoogleXmlWriter.resume(ctx, {"format": "csv", "version": 1, "file": "x", "offset": 0, "rows": 0})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The row transformations the platform templates use
+
+
+def rows_of(columns: list[dict[str, Any]], mode: str, record: dict[str, Any]) -> list[list[Any]]:
+    compiled = compile_columns(columns, mode)
+    return [values for values, _row in compiled.rows(record)]
+
+
+VARIABLE = {
+    "id": 1,
+    "sku": "P",
+    "ean": "3760001200027",
+    "price": Decimal("10.00"),
+    "stock": 4,
+    "weight": None,
+    "images": [{"url": "u1"}, {"url": "u2"}, {"url": "u3"}],
+    "variants": [
+        {"sku": "P-S", "ean": None, "options": {"Taille": "S", "Couleur": "Bleu"}, "price": None, "image_url": "vs"},
+        {"sku": None, "ean": "96385074", "options": {"Taille": "M", "Couleur": "Bleu"}, "price": None},
+    ],
+}
+
+
+def test_from_variant_or_field_and_when_choose_per_row() -> None:
+    columns = [
+        {"header": "kind", "source": "row.kind"},
+        {"header": "sku", "source": "sku", "transforms": [{"name": "from_variant", "field": "sku"}]},
+        {
+            "header": "image",
+            "source": "images[0].url",
+            "transforms": [{"name": "from_variant", "field": "image_url", "fallback": True}],
+        },
+        {"header": "id", "source": "variant.sku", "transforms": [{"name": "or_field", "field": "variant.ean"}]},
+        {"header": "group", "source": "sku", "transforms": [{"name": "when", "field": "row.has_variants"}]},
+    ]
+    assert rows_of(columns, "parent_variants", VARIABLE) == [
+        ["parent", "P", "u1", None, "P"],
+        ["variation", "P-S", "vs", "P-S", "P"],
+        ["variation", None, "u1", "96385074", "P"],
+    ]
+    simple = {**VARIABLE, "variants": []}
+    assert rows_of(columns, "variants", simple) == [["variant", "P", "u1", "P", None]]
+
+
+def test_list_and_object_transformations() -> None:
+    columns = [
+        {
+            "header": "names",
+            "source": "variants[0].options",
+            "transforms": ["keys", {"name": "join", "separator": "/"}],
+        },
+        {"header": "sizes", "source": "variants.options", "transforms": [{"name": "pluck", "index": 0}, "unique"]},
+        {
+            "header": "colours",
+            "source": "variants.options",
+            "transforms": [{"name": "pluck", "key": ["color", "couleur"]}, "unique"],
+        },
+        {"header": "more", "source": "images.url", "transforms": [{"name": "slice", "start": 1, "stop": 2}]},
+        {"header": "ean", "source": "ean", "transforms": ["gtin_valid"]},
+    ]
+    assert rows_of(columns, "product", VARIABLE) == [["Taille/Couleur", ["S", "M"], ["Bleu"], ["u2"], "3760001200027"]]
+    assert rows_of(columns[-1:], "product", {**VARIABLE, "ean": "3760001200028"}) == [[None]]
+
+
+@pytest.mark.parametrize(
+    ("step", "message"),
+    [
+        ({"name": "or_field", "field": "title"}, "is not loaded for every row"),
+        ({"name": "when", "field": "nope"}, "unknown field 'nope'"),
+        ({"name": "from_variant", "field": "colour"}, "unknown variant field 'colour'"),
+        ({"name": "pluck"}, "give exactly one of key or index"),
+        ({"name": "pluck", "key": []}, "non-empty list of names"),
+    ],
+)
+def test_row_transformations_check_their_arguments(step: dict[str, Any], message: str) -> None:
+    with pytest.raises(TemplateError, match=re.escape(message)):
+        compile_columns([{"header": "x", "source": "sku", "transforms": [step]}], "variants")
