@@ -765,3 +765,23 @@ def test_list_and_object_transformations() -> None:
 def test_row_transformations_check_their_arguments(step: dict[str, Any], message: str) -> None:
     with pytest.raises(TemplateError, match=re.escape(message)):
         compile_columns([{"header": "x", "source": "sku", "transforms": [step]}], "variants")
+
+
+def test_amazon_delta_feed_sends_only_changes_and_deletes_removed_products(catalog: Settings) -> None:
+    from engine.catalog.store import delete_products, upsert_product
+
+    first = json.loads(
+        export(catalog, "Amazon Listings Feed", delta=True, **AMAZON_OPTIONS)[1].files[0].path.read_bytes()
+    )
+    assert [m["sku"] for m in first["messages"]] == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    upsert_product({"sku": "PAN-28", "price": "59.00"})
+    delete_products(skus=["TSH-BIO"])
+    _job, result = export(catalog, "Amazon Listings Feed", delta=True, **AMAZON_OPTIONS)
+    document = json.loads(result.files[0].path.read_bytes())
+    assert_valid_feed(document)
+    assert [(m["sku"], m["operationType"]) for m in document["messages"]] == [
+        ("PAN-28", "UPDATE"),
+        ("TSH-BIO", "DELETE"),
+    ]
+    assert [m["messageId"] for m in document["messages"]] == [1, 2]
+    assert (result.exported, result.removed) == (1, 1) and len(result.files) == 1  # no separate removed list

@@ -347,7 +347,17 @@ class AmazonJsonWriter:
 
     def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
         starting = self._file is None or self._messages >= self._max
-        message = self._message(values, 1 if starting else self._messages + 1)
+        self._append(self._message(values, 1 if starting else self._messages + 1), starting)
+
+    def write_removed(self, record: Mapping[str, Any]) -> None:
+        """A product removed since the last delta run: a DELETE message for its SKU (none without a SKU)."""
+        if _empty(record.get("sku")):
+            return
+        starting = self._file is None or self._messages >= self._max
+        number = 1 if starting else self._messages + 1
+        self._append({"messageId": number, "sku": str(record["sku"]), "operationType": "DELETE"}, starting)
+
+    def _append(self, message: dict[str, Any], starting: bool) -> None:
         try:
             data = orjson.dumps(message, default=orjson_default, option=orjson.OPT_NON_STR_KEYS)
         except orjson.JSONEncodeError as exc:
