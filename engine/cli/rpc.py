@@ -472,15 +472,136 @@ def client_preview(opts: ClientOptions, template: str | None, fmt: str | None, l
         click.echo(f"excluded by {rule}: {count}")
 
 
-@client.command("templates")
+@client.group("templates", invoke_without_command=True)
+@click.pass_context
+def client_templates(ctx: click.Context) -> None:
+    """Export templates (alone: list them)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(client_templates_list)
+
+
+@client_templates.command("list")
 @pass_client
 @handle_rpc_errors
-def client_templates(opts: ClientOptions) -> None:
+def client_templates_list(opts: ClientOptions) -> None:
     """List the export templates."""
     with opts.connect() as api:
         for tpl in api.list_templates():
             kind = "predefined" if tpl.predefined else "custom"
             click.echo(f"{tpl.name:<28} {tpl.format:<6} v{tpl.version:<3} {kind:<10} {tpl.description}")
+
+
+@client_templates.command("show")
+@click.argument("name")
+@click.option("--version", "version", type=int, help="A saved version (default: the current one).")
+@pass_client
+@handle_rpc_errors
+def client_templates_show(opts: ClientOptions, name: str, version: int | None) -> None:
+    """Print a template's spec as JSON (a file `templates create --file` takes back)."""
+    with opts.connect() as api:
+        spec = api.get_template(name, version).spec
+    click.echo(orjson.dumps(spec, option=orjson.OPT_INDENT_2).decode())
+
+
+def _spec_file(path: Path) -> dict[str, Any]:
+    """A template file: the spec itself, or {name, description, spec} like the data files (as the local
+    `pm-exports templates create` reads it)."""
+    from engine.cli.export import _read_spec
+
+    return _read_spec(path)
+
+
+_SPEC_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@client_templates.command("create")
+@click.argument("name")
+@click.option(
+    "--file", "file", type=_SPEC_FILE, required=True, help="JSON file with the spec (as `templates show` prints it)."
+)
+@click.option("--description", default="", help="What it is for.")
+@pass_client
+@handle_rpc_errors
+def client_templates_create(opts: ClientOptions, name: str, file: Path, description: str) -> None:
+    """Create a template from a JSON file (checked by the engine: errors name the column)."""
+    with opts.connect() as api:
+        tpl = api.create_template(name, _spec_file(file), description)
+    click.echo(f"template {tpl.name!r} created (version {tpl.version})")
+
+
+@client_templates.command("update")
+@click.argument("name")
+@click.option("--file", "file", type=_SPEC_FILE, help="JSON file with the new spec (a new version if it differs).")
+@click.option("--description", help="New description.")
+@click.option("--rename", "new_name", help="New name.")
+@pass_client
+@handle_rpc_errors
+def client_templates_update(
+    opts: ClientOptions, name: str, file: Path | None, description: str | None, new_name: str | None
+) -> None:
+    """Update a custom template; a changed spec becomes a new version."""
+    spec = _spec_file(file) if file else None
+    with opts.connect() as api:
+        tpl = api.update_template(name, spec=spec, description=description, new_name=new_name)
+    click.echo(f"template {tpl.name!r} is at version {tpl.version}")
+
+
+@client_templates.command("copy")
+@click.argument("name")
+@click.argument("new_name")
+@pass_client
+@handle_rpc_errors
+def client_templates_copy(opts: ClientOptions, name: str, new_name: str) -> None:
+    """Copy a template (predefined ones are read-only: copy them to adapt them)."""
+    with opts.connect() as api:
+        click.echo(f"template {api.copy_template(name, new_name).name!r} created")
+
+
+@client_templates.command("delete")
+@click.argument("name")
+@pass_client
+@handle_rpc_errors
+def client_templates_delete(opts: ClientOptions, name: str) -> None:
+    """Delete a custom template (needs an admin key; past jobs keep their snapshot)."""
+    with opts.connect() as api:
+        api.delete_template(name)
+    click.echo(f"template {name!r} deleted")
+
+
+@client_templates.command("versions")
+@click.argument("name")
+@pass_client
+@handle_rpc_errors
+def client_templates_versions(opts: ClientOptions, name: str) -> None:
+    """List a template's saved versions."""
+    with opts.connect() as api:
+        for v in api.template_versions(name):
+            when = f"{v.created_at:%Y-%m-%d %H:%M:%S}" if v.created_at else ""
+            click.echo(f"v{v.version}  {when}  {v.format}  {v.columns} columns")
+
+
+@client.command("report")
+@click.argument("job_id", type=int)
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(path_type=Path),
+    help="Write it to this file (or into this folder as job-N-report.csv) instead of printing it.",
+)
+@pass_client
+@handle_rpc_errors
+def client_report(opts: ClientOptions, job_id: int, out_path: Path | None) -> None:
+    """A job's report as CSV: each excluded product with the rule it broke, then the warnings."""
+    import codecs
+
+    with opts.connect() as api:
+        if out_path is not None:
+            click.echo(f"report of job {job_id} written to {api.download_report(job_id, out_path)}")
+            return
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()  # the byte order mark is for spreadsheets
+        for chunk in api.iter_report(job_id):
+            click.echo(decoder.decode(chunk), nl=False)
+        click.echo(decoder.decode(b"", final=True), nl=False)
 
 
 @client.command("upsert")

@@ -8,7 +8,6 @@ stopped reporting and queues them again, to resume from their last checkpoint.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import threading
 import time
@@ -28,6 +27,7 @@ from engine.jobs.slots import ExportSlots
 from engine.models import Artifact, ExportJob
 from engine.pipeline.run import ExportRun, Progress
 from engine.pipeline.spec import ExportSpec
+from engine.services.exports import record_success
 from engine.services.reports import exclusion_recorder, forget_after, warning_recorder
 from engine.settings import Settings
 
@@ -215,38 +215,7 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
         log.exception("export job crashed", extra={"job_id": job_id})
         _fail(job_id, f"internal error ({type(exc).__name__}); see the worker log", events)
         return "failed"
-    created = utcnow()
-    expires = created + dt.timedelta(days=settings.artifact_retention_days)
-    with current_database().atomic():
-        for f in result.files:
-            Artifact.create(
-                job=job_id,
-                name=f.path.name,
-                format=f.format,
-                content_type=f.content_type,
-                rows=f.rows,
-                size=f.size,
-                sha256=f.sha256,
-                location=str(f.path.resolve()),
-                created_at=created,
-                expires_at=expires,
-            )
-        job = ExportJob.get_by_id(job_id)
-        job.total, job.processed, job.exported, job.excluded = (
-            result.total,
-            result.exported + result.excluded,
-            result.exported,
-            result.excluded,
-        )
-        job.report = {
-            **(job.report or {}),
-            "excluded_by_rule": result.excluded_by_rule,
-            "seconds": round(result.seconds, 3),
-            **({"unchanged": result.unchanged, "removed": result.removed} if run.spec.delta else {}),
-            **({"warnings": result.warnings} if result.warnings else {}),
-        }
-        job.checkpoint = None
-        _finish(job, "succeeded", None)
+    record_success(job_id, result, settings, delta=run.spec.delta)
     events.publish(job_id, job_event(ExportJob.get_by_id(job_id)))
     return "succeeded"
 

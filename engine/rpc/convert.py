@@ -9,17 +9,20 @@ from typing import Any
 
 import orjson
 from pm_exports_client.convert import (
+    column_from_message,
     dict_to_struct,
-    from_timestamp,
     product_from_message,
     product_to_message,
+    selection_from_message,
+    spec_from_message,
+    spec_to_message,
     struct_to_dict,
     to_timestamp,
 )
 from pm_exports_client.v1 import catalog_pb2, exports_pb2
 
 from engine.errors import InvalidRequest
-from engine.models import JOB_STATUSES, Artifact, ExportJob, Template
+from engine.models import JOB_STATUSES, Artifact, ExportJob, Template, TemplateVersion
 from engine.services.jobs import artifact_dict
 
 _STATUS_PREFIX = "JOB_STATUS_"
@@ -52,9 +55,9 @@ def export_request(definition: exports_pb2.ExportDefinition) -> tuple[str | None
     if definition.HasField("format"):
         overrides["format"] = definition.format
     if definition.HasField("selection"):
-        overrides["selection"] = selection_from_proto(definition.selection)
+        overrides["selection"] = selection_from_message(definition.selection)
     if definition.columns:
-        overrides["columns"] = [column_from_proto(c) for c in definition.columns]
+        overrides["columns"] = [column_from_message(c) for c in definition.columns]
     if definition.fields:
         overrides["fields"] = list(definition.fields)
     if definition.HasField("options"):
@@ -64,81 +67,15 @@ def export_request(definition: exports_pb2.ExportDefinition) -> tuple[str | None
     return template, overrides
 
 
-def selection_from_proto(msg: exports_pb2.Selection) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name in ("statuses", "suppliers", "ids", "skus", "eans", "brands", "tags"):
-        values = list(getattr(msg, name))
-        if values:
-            out[name] = values
-    categories: list[Any] = [*msg.categories, *msg.category_ids]
-    if categories:
-        out["categories"] = categories
-    for name in (
-        "stock_min",
-        "stock_max",
-        "price_min",
-        "price_max",
-        "has_images",
-        "has_price",
-        "has_ean",
-        "completeness_min",
-    ):
-        if msg.HasField(name):
-            out[name] = getattr(msg, name)
-    if msg.HasField("updated_since"):
-        out["updated_since"] = from_timestamp(msg.updated_since).isoformat()
-    return out
-
-
-def selection_to_proto(selection: Mapping[str, Any]) -> exports_pb2.Selection:
-    msg = exports_pb2.Selection()
-    for key, value in selection.items():
-        if value is None:
-            continue
-        if key == "categories":
-            for item in value:
-                if isinstance(item, int):
-                    msg.category_ids.append(item)
-                else:
-                    msg.categories.append(str(item))
-        elif key in {"statuses", "suppliers", "skus", "eans", "brands", "tags"}:
-            getattr(msg, key).extend(str(v) for v in value)
-        elif key == "ids":
-            msg.ids.extend(int(v) for v in value)
-        elif key in {"price_min", "price_max"}:
-            setattr(msg, key, str(value))
-        elif key == "updated_since":
-            msg.updated_since.CopyFrom(to_timestamp(dt.datetime.fromisoformat(str(value))))
-        elif key in {"stock_min", "stock_max", "completeness_min", "has_images", "has_price", "has_ean"}:
-            setattr(msg, key, value)
-    return msg
-
-
-def column_from_proto(msg: exports_pb2.Column) -> dict[str, Any]:
-    column: dict[str, Any] = {"header": msg.header}
-    kind = msg.WhichOneof("value")
-    if kind is not None:
-        column[kind] = getattr(msg, kind)
-    if msg.transforms:
-        column["transforms"] = [
-            {"name": t.name, **struct_to_dict(t.args)} if t.HasField("args") and t.args.fields else t.name
-            for t in msg.transforms
-        ]
-    return column
-
-
-def column_to_proto(column: Mapping[str, Any]) -> exports_pb2.Column:
-    msg = exports_pb2.Column(header=str(column.get("header", "")))
-    for kind in ("source", "literal", "pattern"):
-        if kind in column:
-            setattr(msg, kind, str(column[kind]))
-    for step in column.get("transforms") or []:
-        if isinstance(step, str):
-            msg.transforms.append(exports_pb2.Transform(name=step))
-        else:
-            args = {k: v for k, v in step.items() if k != "name"}
-            msg.transforms.append(exports_pb2.Transform(name=str(step["name"]), args=dict_to_struct(args)))
-    return msg
+def template_spec(request: Any) -> dict[str, Any] | None:
+    """The spec dict of a Create/UpdateTemplateRequest, or None when it has none; a spec that cannot be read
+    as one (an unknown selection criterion...) is a bad `spec` argument."""
+    if not request.HasField("spec"):
+        return None
+    try:
+        return spec_from_message(request.spec)
+    except ValueError as exc:
+        raise InvalidRequest(str(exc), "spec") from None
 
 
 # --- models to messages -------------------------------------------------------------------------------------
@@ -196,6 +133,9 @@ def job_to_proto(job: ExportJob) -> exports_pb2.Job:
         msg.report.CopyFrom(dict_to_struct(_json_safe(job.report)))
     if job.spec:
         msg.spec.CopyFrom(dict_to_struct(_json_safe(job.spec)))
+    report: Mapping[str, Any] = job.report or {}
+    msg.excluded_by_rule.update({str(rule): int(n) for rule, n in (report.get("excluded_by_rule") or {}).items()})
+    msg.warnings = int(report.get("warnings") or 0)
     return msg
 
 
@@ -222,23 +162,43 @@ def event_to_proto(event: Mapping[str, Any]) -> exports_pb2.JobEvent:
     return msg
 
 
-def template_to_proto(template: Template) -> exports_pb2.Template:
-    spec: dict[str, Any] = template.spec or {}
+def template_to_proto(
+    template: Template,
+    *,
+    spec: Mapping[str, Any] | None = None,
+    version: int | None = None,
+    updated_at: dt.datetime | None = None,
+) -> exports_pb2.Template:
+    """A template as a message: its current version, or (with `spec`, `version` and `updated_at`) an older
+    one under its current name and description."""
+    spec = template.spec if spec is None else spec
+    spec = spec or {}
     msg = exports_pb2.Template(
         name=template.name,
         description=template.description or "",
-        format=template.format,
-        version=template.version,
+        format=str(spec.get("format") or template.format),
+        version=template.version if version is None else version,
         predefined=bool(template.predefined),
         file_name=str(spec.get("file_name") or ""),
     )
     _set_time(msg, "created_at", template.created_at)
-    _set_time(msg, "updated_at", template.updated_at)
-    msg.columns.extend(column_to_proto(c) for c in spec.get("columns") or [])
-    msg.selection.CopyFrom(selection_to_proto(spec.get("selection") or {}))
+    _set_time(msg, "updated_at", template.updated_at if updated_at is None else updated_at)
+    msg.spec.CopyFrom(spec_to_message(_json_safe(spec)))
+    # the parts of the spec the message had before `spec`, for the clients that read them
+    msg.columns.extend(msg.spec.columns)
+    msg.selection.CopyFrom(msg.spec.selection)
     if spec.get("options"):
-        msg.options.CopyFrom(dict_to_struct(_json_safe(spec["options"])))
-    msg.rules.extend(dict_to_struct(_json_safe(rule)) for rule in spec.get("rules") or [])
+        msg.options.CopyFrom(msg.spec.options)
+    msg.rules.extend(msg.spec.rules)
+    return msg
+
+
+def template_version_to_proto(row: TemplateVersion) -> exports_pb2.TemplateVersion:
+    spec: Mapping[str, Any] = row.spec or {}
+    msg = exports_pb2.TemplateVersion(
+        version=row.version, format=str(spec.get("format") or ""), columns=len(spec.get("columns") or [])
+    )
+    _set_time(msg, "created_at", row.created_at)
     return msg
 
 

@@ -7,6 +7,7 @@ stream ends with UNAVAILABLE and the seq to resume after.
 
 from __future__ import annotations
 
+import codecs
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -18,10 +19,11 @@ from engine.errors import InvalidRequest, NotFound, RetryableError
 from engine.jobs.events import TERMINAL
 from engine.rpc import convert
 from engine.rpc.interceptors import current_caller, release_db_connection
-from engine.services import catalog, jobs, templates
+from engine.services import catalog, jobs, reports, templates
 from engine.settings import Settings
 
-CHUNK_SIZE = 1024 * 1024  # bytes per DownloadArtifact message (the contract's maximum)
+CHUNK_SIZE = 1024 * 1024  # bytes per DownloadArtifact/DownloadReport message (the contract's maximum)
+REPORT_CONTENT_TYPE = "text/csv; charset=utf-8"
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_PREVIEW_ROWS = 20
 
@@ -136,9 +138,71 @@ class ExportServicer(exports_pb2_grpc.ExportServiceServicer):
         )
 
     def GetTemplate(self, request: exports_pb2.GetTemplateRequest, context: grpc.ServicerContext) -> Any:
-        if not request.name:
-            raise InvalidRequest("a template name is required", "name")
-        return convert.template_to_proto(templates.get_template(request.name))
+        name = _template_name(request.name)
+        template = templates.get_template(name)
+        if not request.HasField("version"):
+            return convert.template_to_proto(template)
+        if request.version < 1:
+            raise InvalidRequest("must be 1 or more", "version")
+        spec = templates.template_version(name, request.version)
+        saved = {v.version: v.created_at for v in templates.template_versions(name)}
+        return convert.template_to_proto(
+            template, spec=spec, version=request.version, updated_at=saved.get(request.version)
+        )
+
+    def ListTemplateVersions(
+        self, request: exports_pb2.ListTemplateVersionsRequest, context: grpc.ServicerContext
+    ) -> Any:
+        versions = templates.template_versions(_template_name(request.name))
+        return exports_pb2.ListTemplateVersionsResponse(
+            versions=[convert.template_version_to_proto(v) for v in versions]
+        )
+
+    def CreateTemplate(self, request: exports_pb2.CreateTemplateRequest, context: grpc.ServicerContext) -> Any:
+        spec = convert.template_spec(request)
+        if spec is None:
+            raise InvalidRequest("a template needs a spec (format, columns...)", "spec")
+        return convert.template_to_proto(templates.create_template(request.name, spec, request.description))
+
+    def UpdateTemplate(self, request: exports_pb2.UpdateTemplateRequest, context: grpc.ServicerContext) -> Any:
+        template = templates.update_template(
+            _template_name(request.name),
+            spec=convert.template_spec(request),
+            description=request.description if request.HasField("description") else None,
+            new_name=request.new_name if request.HasField("new_name") else None,
+        )
+        return convert.template_to_proto(template)
+
+    def CopyTemplate(self, request: exports_pb2.CopyTemplateRequest, context: grpc.ServicerContext) -> Any:
+        name = _template_name(request.name)
+        try:
+            copy = templates.copy_template(name, request.new_name)
+        except InvalidRequest as exc:
+            if exc.field != "name":
+                raise
+            raise InvalidRequest(exc.reason, "new_name") from None  # the copy's name is `new_name` here
+        return convert.template_to_proto(copy)
+
+    def DeleteTemplate(self, request: exports_pb2.DeleteTemplateRequest, context: grpc.ServicerContext) -> Any:
+        templates.delete_template(_template_name(request.name))
+        return exports_pb2.DeleteTemplateResponse()
+
+    def DownloadReport(
+        self, request: exports_pb2.DownloadReportRequest, context: grpc.ServicerContext
+    ) -> Iterator[Any]:
+        job = jobs.get_job(request.job_id)
+        info = exports_pb2.ReportInfo(job_id=job.id, name=f"job-{job.id}-report.csv", content_type=REPORT_CONTENT_TYPE)
+        yield exports_pb2.DownloadReportResponse(info=info)
+        pending = bytearray(codecs.BOM_UTF8)  # like `pm-exports report --out`: spreadsheets then read UTF-8
+        for line in reports.report_csv(job.id):
+            pending += line.encode("utf-8")
+            while len(pending) >= CHUNK_SIZE:
+                if not context.is_active():
+                    return
+                yield exports_pb2.DownloadReportResponse(chunk=bytes(pending[:CHUNK_SIZE]))
+                del pending[:CHUNK_SIZE]
+        if pending:
+            yield exports_pb2.DownloadReportResponse(chunk=bytes(pending))
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
@@ -184,6 +248,12 @@ def _rejection(r: catalog.Rejection) -> catalog_pb2.Rejection:
     if r.ean is not None:
         msg.ean = r.ean
     return msg
+
+
+def _template_name(name: str) -> str:
+    if not name:
+        raise InvalidRequest("a template name is required", "name")
+    return name
 
 
 def _naive_utc(request: Any, name: str) -> Any:

@@ -107,12 +107,19 @@ def run_inline(
         job.status, job.error, job.finished_at = "failed", str(exc), utcnow()
         job.save()
         raise
+    record_success(job.id, result, settings, delta=request.spec.delta)
+    return ExportJob.get_by_id(job.id), result
+
+
+def record_success(job_id: int, result: ExportResult, settings: Settings, *, delta: bool = False) -> None:
+    """Record a finished run: its artifacts (kept `artifact_retention_days`), counters and report, in one
+    transaction; the job becomes succeeded."""
     created = utcnow()
     expires = created + dt.timedelta(days=settings.artifact_retention_days)
     with current_database().atomic():
         for f in result.files:
             Artifact.create(
-                job=job,
+                job=job_id,
                 name=f.path.name,
                 format=f.format,
                 content_type=f.content_type,
@@ -123,14 +130,15 @@ def run_inline(
                 created_at=created,
                 expires_at=expires,
             )
-        job.status, job.phase, job.finished_at = "succeeded", "done", utcnow()
-        job.total, job.processed = result.total, result.total
+        job = ExportJob.get_by_id(job_id)
+        job.status, job.phase, job.error, job.finished_at, job.checkpoint = "succeeded", "done", None, utcnow(), None
+        job.total, job.processed = result.total, result.exported + result.excluded + result.unchanged
         job.exported, job.excluded = result.exported, result.excluded
         job.report = {
+            **(job.report or {}),
             "excluded_by_rule": result.excluded_by_rule,
             "seconds": round(result.seconds, 3),
-            **({"unchanged": result.unchanged, "removed": result.removed} if request.spec.delta else {}),
+            **({"unchanged": result.unchanged, "removed": result.removed} if delta else {}),
             **({"warnings": result.warnings} if result.warnings else {}),
         }
         job.save()
-    return job, result

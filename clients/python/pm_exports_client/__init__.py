@@ -10,6 +10,7 @@ from pm_exports_client.client import (
     Preview,
     Rejection,
     TemplateInfo,
+    TemplateVersionInfo,
     UpsertSummary,
 )
 
@@ -23,5 +24,6 @@ __all__ = [
     "Preview",
     "Rejection",
     "TemplateInfo",
+    "TemplateVersionInfo",
     "UpsertSummary",
 ]

@@ -21,10 +21,14 @@ from typing import Any
 import grpc
 
 from pm_exports_client.convert import (
+    column_to_message,
     dict_to_struct,
     from_timestamp,
     product_from_message,
     product_to_message,
+    selection_to_message,
+    spec_from_message,
+    spec_to_message,
     struct_to_dict,
     to_timestamp,
 )
@@ -145,6 +149,8 @@ class Job:
     artifacts: tuple[Artifact, ...]
     report: dict[str, Any]
     spec: dict[str, Any]
+    excluded_by_rule: dict[str, int] = field(default_factory=dict)  # the excluded products are in the report
+    warnings: int = 0  # problems that did not exclude a product, listed in the report after the exclusions
 
     @property
     def done(self) -> bool:
@@ -171,6 +177,8 @@ class Job:
             artifacts=tuple(Artifact.from_message(a) for a in msg.artifacts),
             report=struct_to_dict(msg.report),
             spec=struct_to_dict(msg.spec),
+            excluded_by_rule=dict(msg.excluded_by_rule),
+            warnings=msg.warnings,
         )
 
 
@@ -195,13 +203,29 @@ class Preview:
 
 @dataclass(frozen=True)
 class TemplateInfo:
+    """A template (or one of its versions, from `get_template(name, version=...)`)."""
+
     name: str
     description: str
     format: str
     version: int
     predefined: bool
     updated_at: dt.datetime | None
-    message: exports_pb2.Template = field(repr=False)  # columns, selection, options, rules, file_name
+    message: exports_pb2.Template = field(repr=False)
+    # its definition (format, rows, selection, columns, rules, options, file_name, delta, images): what
+    # create_template and update_template take
+    spec: dict[str, Any] = field(default_factory=dict, repr=False)
+    created_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class TemplateVersionInfo:
+    """One saved version of a template."""
+
+    version: int
+    created_at: dt.datetime | None
+    format: str
+    columns: int
 
 
 @dataclass(frozen=True)
@@ -245,46 +269,15 @@ def _definition(template: str | None, overrides: Mapping[str, Any]) -> exports_p
     if overrides.get("options"):
         msg.options.CopyFrom(dict_to_struct(overrides["options"]))
     for column in overrides.get("columns") or []:
-        msg.columns.append(_column(column))
+        msg.columns.append(column_to_message(column))
     selection = overrides.get("selection")
     if selection:
-        msg.selection.CopyFrom(_selection(selection))
+        msg.selection.CopyFrom(selection_to_message(selection))
     return msg
 
 
-def _column(column: Mapping[str, Any]) -> exports_pb2.Column:
-    out = exports_pb2.Column(header=str(column.get("header", "")))
-    for key in ("source", "literal", "pattern"):
-        if key in column:
-            setattr(out, key, str(column[key]))
-    for step in column.get("transforms") or []:
-        if isinstance(step, str):
-            out.transforms.append(exports_pb2.Transform(name=step))
-        else:
-            args = {k: v for k, v in step.items() if k != "name"}
-            out.transforms.append(exports_pb2.Transform(name=str(step.get("name", "")), args=dict_to_struct(args)))
-    return out
-
-
-def _selection(selection: Mapping[str, Any]) -> exports_pb2.Selection:
-    msg = exports_pb2.Selection()
-    for key, value in selection.items():
-        if key == "categories":
-            for item in value:
-                if isinstance(item, int):
-                    msg.category_ids.append(item)
-                else:
-                    msg.categories.append(str(item))
-        elif key in {"statuses", "category_ids", "suppliers", "ids", "skus", "eans", "brands", "tags"}:
-            getattr(msg, key).extend(value)
-        elif key in {"price_min", "price_max"}:
-            setattr(msg, key, str(value))
-        elif key == "updated_since":
-            when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
-            msg.updated_since.CopyFrom(to_timestamp(when))
-        else:
-            setattr(msg, key, value)
-    return msg
+def _spec(spec: Mapping[str, Any] | exports_pb2.TemplateSpec) -> exports_pb2.TemplateSpec:
+    return spec if isinstance(spec, exports_pb2.TemplateSpec) else spec_to_message(spec)
 
 
 class ExportsClient:
@@ -539,8 +532,107 @@ class ExportsClient:
         response = self.exports.ListTemplates(exports_pb2.ListTemplatesRequest(), **self._kw())
         return [_template(t) for t in response.templates]
 
-    def get_template(self, name: str) -> TemplateInfo:
-        return _template(self.exports.GetTemplate(exports_pb2.GetTemplateRequest(name=name), **self._kw()))
+    def get_template(self, name: str, version: int | None = None) -> TemplateInfo:
+        """A template as it is now, or one of its saved versions (its spec then; name and description are
+        the current ones)."""
+        request = exports_pb2.GetTemplateRequest(name=name)
+        if version is not None:
+            request.version = version
+        return _template(self.exports.GetTemplate(request, **self._kw()))
+
+    def template_versions(self, name: str) -> list[TemplateVersionInfo]:
+        """Every saved version of a template, oldest first (the last one is the current one)."""
+        request = exports_pb2.ListTemplateVersionsRequest(name=name)
+        response = self.exports.ListTemplateVersions(request, **self._kw())
+        return [TemplateVersionInfo(v.version, _time(v, "created_at"), v.format, v.columns) for v in response.versions]
+
+    def create_template(
+        self, name: str, spec: Mapping[str, Any] | exports_pb2.TemplateSpec, description: str = ""
+    ) -> TemplateInfo:
+        """Save a new template. `spec` is a dict like `TemplateInfo.spec` (or the TemplateSpec message); the
+        server checks it fully (INVALID_ARGUMENT naming the column or key at fault, or `name` when taken)."""
+        request = exports_pb2.CreateTemplateRequest(name=name, description=description, spec=_spec(spec))
+        return _template(self.exports.CreateTemplate(request, **self._kw()))
+
+    def update_template(
+        self,
+        name: str,
+        *,
+        spec: Mapping[str, Any] | exports_pb2.TemplateSpec | None = None,
+        description: str | None = None,
+        new_name: str | None = None,
+    ) -> TemplateInfo:
+        """Change a custom template (what is None stays); a different spec makes a new version. A predefined
+        template is read-only: FAILED_PRECONDITION (copy it instead)."""
+        request = exports_pb2.UpdateTemplateRequest(name=name)
+        if spec is not None:
+            request.spec.CopyFrom(_spec(spec))
+        if description is not None:
+            request.description = description
+        if new_name is not None:
+            request.new_name = new_name
+        return _template(self.exports.UpdateTemplate(request, **self._kw()))
+
+    def copy_template(self, name: str, new_name: str) -> TemplateInfo:
+        """Save a custom copy of any template under `new_name`."""
+        request = exports_pb2.CopyTemplateRequest(name=name, new_name=new_name)
+        return _template(self.exports.CopyTemplate(request, **self._kw()))
+
+    def delete_template(self, name: str) -> None:
+        """Delete a custom template (admin keys only; its jobs keep their snapshots)."""
+        self.exports.DeleteTemplate(exports_pb2.DeleteTemplateRequest(name=name), **self._kw())
+
+    def _report_parts(self, job_id: int) -> Iterator[exports_pb2.ReportInfo | bytes]:
+        """The DownloadReport stream, checked: its file description first, then the bytes."""
+        request = exports_pb2.DownloadReportRequest(job_id=job_id)
+        described = False
+        for msg in self.exports.DownloadReport(request, **self._kw(stream=True)):
+            if msg.HasField("info"):
+                if described:
+                    raise DownloadError("the server described the report twice")
+                described = True
+                yield msg.info
+            elif not described:
+                raise DownloadError("the server sent bytes before describing the report")
+            else:
+                yield msg.chunk
+        if not described:
+            raise DownloadError("the server sent no report description")
+
+    def iter_report(self, job_id: int) -> Iterator[bytes]:
+        """The bytes of a job's report as they arrive (UTF-8 CSV, starting with a byte order mark)."""
+        for part in self._report_parts(job_id):
+            if isinstance(part, bytes):
+                yield part
+
+    def download_report(self, job_id: int, path: str | Path) -> Path:
+        """Download the report of a job (CSV: excluded products with their rule, then warnings) to `path`, or
+        into `path` under its own name ("job-12-report.csv") when `path` is a folder. The bytes go to a
+        temporary file in the same folder, renamed into place once the whole report has arrived."""
+        target = Path(path)
+        final = target
+        tmp_path: Path | None = None
+        handle: Any = None
+        try:
+            for part in self._report_parts(job_id):
+                if isinstance(part, bytes):
+                    handle.write(part)
+                    continue
+                final = target / part.name if target.is_dir() else target
+                final.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".part", dir=final.parent)
+                tmp_path, handle = Path(tmp_name), os.fdopen(fd, "wb")
+            if handle is None or tmp_path is None:  # pragma: no cover - _report_parts raises first
+                raise DownloadError("the server sent no report description")
+            handle.close()
+            os.replace(tmp_path, final)
+            tmp_path = None
+            return final
+        finally:
+            if handle is not None and not handle.closed:
+                handle.close()
+            if tmp_path is not None:
+                tmp_path.unlink(missing_ok=True)
 
     # --- catalogue ---
 
@@ -607,7 +699,15 @@ def _ident(data: Any, key: str) -> str | None:
 
 def _template(msg: exports_pb2.Template) -> TemplateInfo:
     return TemplateInfo(
-        msg.name, msg.description, msg.format, msg.version, msg.predefined, _time(msg, "updated_at"), msg
+        msg.name,
+        msg.description,
+        msg.format,
+        msg.version,
+        msg.predefined,
+        _time(msg, "updated_at"),
+        msg,
+        spec=spec_from_message(msg.spec),
+        created_at=_time(msg, "created_at"),
     )
 
 

@@ -1,7 +1,9 @@
 """Conversions between the API messages and plain Python values, shared by the client and the engine's server.
 
 A product travels as the dict the engine calls its canonical product input (scalar fields, `category` path,
-`tags`, `attributes`, `images`, `suppliers`, `variants`...); money and measures as decimal text.
+`tags`, `attributes`, `images`, `suppliers`, `variants`...); money and measures as decimal text. A template
+spec travels as the dict the engine stores (format, rows, selection, columns, rules, options, file_name,
+delta, images), so that a spec read from the API and sent back is saved unchanged.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from google.protobuf.struct_pb2 import Struct
+from google.protobuf.struct_pb2 import Struct, Value
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from pm_exports_client.v1 import catalog_pb2
+from pm_exports_client.v1 import catalog_pb2, exports_pb2
 
 TEXT_FIELDS = (
     "sku",
@@ -91,6 +93,19 @@ def dict_to_struct(data: Mapping[str, Any] | None) -> Struct:
     return struct
 
 
+def value_to_python(value: Value) -> Any:
+    """A google.protobuf.Value as the plain value it holds (whole numbers as ints)."""
+    from google.protobuf.json_format import MessageToDict
+
+    return _plain(MessageToDict(value))
+
+
+def python_to_value(data: Any) -> Value:
+    from google.protobuf.json_format import ParseDict
+
+    return ParseDict(_jsonable(data), Value())
+
+
 def to_timestamp(value: dt.datetime | float) -> Timestamp:
     """A Timestamp from an aware datetime, a naive one taken as UTC, or seconds since the epoch."""
     stamp = Timestamp()
@@ -105,6 +120,144 @@ def to_timestamp(value: dt.datetime | float) -> Timestamp:
 
 def from_timestamp(stamp: Timestamp) -> dt.datetime:
     return stamp.ToDatetime(tzinfo=dt.UTC)
+
+
+# --- export definitions and template specs --------------------------------------------------------------
+
+SELECTION_LISTS = ("statuses", "suppliers", "ids", "skus", "eans", "brands", "tags")
+SELECTION_SCALARS = ("stock_min", "stock_max", "completeness_min", "has_images", "has_price", "has_ean")
+
+
+def selection_to_message(selection: Mapping[str, Any]) -> exports_pb2.Selection:
+    """A selection dict (engine.pipeline.spec) as a message; categories given by id go to `category_ids`.
+    Raises ValueError on an unknown criterion."""
+    msg = exports_pb2.Selection()
+    for key, value in selection.items():
+        if value is None:
+            continue
+        if key == "categories":
+            for item in value:
+                if isinstance(item, int) and not isinstance(item, bool):
+                    msg.category_ids.append(item)
+                else:
+                    msg.categories.append(str(item))
+        elif key == "category_ids":
+            msg.category_ids.extend(int(v) for v in value)
+        elif key == "ids":
+            msg.ids.extend(int(v) for v in value)
+        elif key in SELECTION_LISTS:
+            getattr(msg, key).extend(str(v) for v in value)
+        elif key in {"price_min", "price_max"}:
+            setattr(msg, key, _text(value))
+        elif key == "updated_since":
+            when = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+            msg.updated_since.CopyFrom(to_timestamp(when))
+        elif key in SELECTION_SCALARS:
+            setattr(msg, key, value)
+        else:
+            raise ValueError(f"unknown selection criterion {key!r}")
+    return msg
+
+
+def selection_from_message(msg: exports_pb2.Selection) -> dict[str, Any]:
+    """The criteria that are set, as a selection dict (categories by path and by id in one list)."""
+    out: dict[str, Any] = {}
+    for name in SELECTION_LISTS:
+        values = list(getattr(msg, name))
+        if values:
+            out[name] = values
+    categories: list[Any] = [*msg.categories, *msg.category_ids]
+    if categories:
+        out["categories"] = categories
+    for name in ("price_min", "price_max", *SELECTION_SCALARS):
+        if msg.HasField(name):
+            out[name] = getattr(msg, name)
+    if msg.HasField("updated_since"):
+        out["updated_since"] = from_timestamp(msg.updated_since).isoformat()
+    return out
+
+
+def column_to_message(column: Mapping[str, Any]) -> exports_pb2.Column:
+    """A column dict ({"header", one of "source"/"literal"/"pattern", "transforms", "on"}) as a message. A
+    transformation written as an object keeps its `args` (even empty), one written as a name has none."""
+    msg = exports_pb2.Column(header=str(column.get("header", "")))
+    for kind in ("source", "pattern"):
+        if kind in column:
+            setattr(msg, kind, str(column[kind]))
+    if "literal" in column:
+        literal = column["literal"]
+        if isinstance(literal, str):
+            msg.literal = literal
+        else:
+            msg.literal_value.CopyFrom(python_to_value(literal))
+    for step in column.get("transforms") or []:
+        if isinstance(step, str):
+            msg.transforms.append(exports_pb2.Transform(name=step))
+        elif isinstance(step, Mapping):
+            args = {k: v for k, v in step.items() if k != "name"}
+            msg.transforms.append(exports_pb2.Transform(name=str(step.get("name", "")), args=dict_to_struct(args)))
+        else:
+            raise ValueError(f"a transformation must be a name or an object with a name, got {step!r}")
+    if "on" in column:
+        msg.on.CopyFrom(python_to_value(column["on"]))
+    return msg
+
+
+def column_from_message(msg: exports_pb2.Column) -> dict[str, Any]:
+    column: dict[str, Any] = {"header": msg.header}
+    kind = msg.WhichOneof("value")
+    if kind == "literal_value":
+        column["literal"] = value_to_python(msg.literal_value)
+    elif kind is not None:
+        column[kind] = getattr(msg, kind)
+    if msg.transforms:
+        column["transforms"] = [
+            {"name": t.name, **struct_to_dict(t.args)} if t.HasField("args") else t.name for t in msg.transforms
+        ]
+    if msg.HasField("on"):
+        column["on"] = value_to_python(msg.on)
+    return column
+
+
+def spec_to_message(spec: Mapping[str, Any]) -> exports_pb2.TemplateSpec:
+    """A template spec dict as a message. Raises ValueError on a key the spec does not have."""
+    known = {"format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise ValueError(f"unknown template spec key(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+    msg = exports_pb2.TemplateSpec(
+        format=str(spec.get("format") or ""),
+        rows=str(spec.get("rows") or ""),
+        file_name=str(spec.get("file_name") or ""),
+        delta=spec.get("delta") or False,
+    )
+    if spec.get("selection") is not None:
+        msg.selection.CopyFrom(selection_to_message(spec["selection"]))
+    msg.columns.extend(column_to_message(c) for c in spec.get("columns") or [])
+    msg.rules.extend(dict_to_struct(rule) for rule in spec.get("rules") or [])
+    for name in ("options", "images"):
+        if spec.get(name) is not None:
+            getattr(msg, name).CopyFrom(dict_to_struct(spec[name]))
+    return msg
+
+
+def spec_from_message(msg: exports_pb2.TemplateSpec) -> dict[str, Any]:
+    """The spec dict of a message: the parts that are set (the engine fills in the defaults)."""
+    spec: dict[str, Any] = {"format": msg.format, "columns": [column_from_message(c) for c in msg.columns]}
+    if msg.rows:
+        spec["rows"] = msg.rows
+    if msg.HasField("selection"):
+        spec["selection"] = selection_from_message(msg.selection)
+    if msg.rules:
+        spec["rules"] = [struct_to_dict(rule) for rule in msg.rules]
+    for name in ("options", "images"):
+        if msg.HasField(name):
+            spec[name] = struct_to_dict(getattr(msg, name))
+    if msg.file_name:
+        spec["file_name"] = msg.file_name
+    if msg.delta:
+        spec["delta"] = True
+    return spec
 
 
 # --- products -----------------------------------------------------------------------------------------------

@@ -88,18 +88,22 @@ class Selection(_message.Message):
     def __init__(self, statuses: _Optional[_Iterable[str]] = ..., categories: _Optional[_Iterable[str]] = ..., category_ids: _Optional[_Iterable[int]] = ..., suppliers: _Optional[_Iterable[str]] = ..., ids: _Optional[_Iterable[int]] = ..., skus: _Optional[_Iterable[str]] = ..., eans: _Optional[_Iterable[str]] = ..., brands: _Optional[_Iterable[str]] = ..., tags: _Optional[_Iterable[str]] = ..., stock_min: _Optional[int] = ..., stock_max: _Optional[int] = ..., price_min: _Optional[str] = ..., price_max: _Optional[str] = ..., has_images: _Optional[bool] = ..., has_price: _Optional[bool] = ..., has_ean: _Optional[bool] = ..., completeness_min: _Optional[int] = ..., updated_since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Column(_message.Message):
-    __slots__ = ("header", "source", "literal", "pattern", "transforms")
+    __slots__ = ("header", "source", "literal", "pattern", "literal_value", "transforms", "on")
     HEADER_FIELD_NUMBER: _ClassVar[int]
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     LITERAL_FIELD_NUMBER: _ClassVar[int]
     PATTERN_FIELD_NUMBER: _ClassVar[int]
+    LITERAL_VALUE_FIELD_NUMBER: _ClassVar[int]
     TRANSFORMS_FIELD_NUMBER: _ClassVar[int]
+    ON_FIELD_NUMBER: _ClassVar[int]
     header: str
     source: str
     literal: str
     pattern: str
+    literal_value: _struct_pb2.Value
     transforms: _containers.RepeatedCompositeFieldContainer[Transform]
-    def __init__(self, header: _Optional[str] = ..., source: _Optional[str] = ..., literal: _Optional[str] = ..., pattern: _Optional[str] = ..., transforms: _Optional[_Iterable[_Union[Transform, _Mapping]]] = ...) -> None: ...
+    on: _struct_pb2.Value
+    def __init__(self, header: _Optional[str] = ..., source: _Optional[str] = ..., literal: _Optional[str] = ..., pattern: _Optional[str] = ..., literal_value: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., transforms: _Optional[_Iterable[_Union[Transform, _Mapping]]] = ..., on: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ...) -> None: ...
 
 class Transform(_message.Message):
     __slots__ = ("name", "args")
@@ -148,7 +152,14 @@ class Artifact(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., format: _Optional[str] = ..., content_type: _Optional[str] = ..., rows: _Optional[int] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "status", "phase", "template", "template_version", "requested_by", "total", "processed", "exported", "excluded", "failed", "error", "created_at", "started_at", "finished_at", "artifacts", "report", "spec")
+    __slots__ = ("id", "status", "phase", "template", "template_version", "requested_by", "total", "processed", "exported", "excluded", "failed", "error", "created_at", "started_at", "finished_at", "artifacts", "report", "spec", "excluded_by_rule", "warnings")
+    class ExcludedByRuleEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     ID_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     PHASE_FIELD_NUMBER: _ClassVar[int]
@@ -167,6 +178,8 @@ class Job(_message.Message):
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     REPORT_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_BY_RULE_FIELD_NUMBER: _ClassVar[int]
+    WARNINGS_FIELD_NUMBER: _ClassVar[int]
     id: int
     status: JobStatus
     phase: str
@@ -185,7 +198,9 @@ class Job(_message.Message):
     artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
     report: _struct_pb2.Struct
     spec: _struct_pb2.Struct
-    def __init__(self, id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., phase: _Optional[str] = ..., template: _Optional[str] = ..., template_version: _Optional[int] = ..., requested_by: _Optional[str] = ..., total: _Optional[int] = ..., processed: _Optional[int] = ..., exported: _Optional[int] = ..., excluded: _Optional[int] = ..., failed: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    excluded_by_rule: _containers.ScalarMap[str, int]
+    warnings: int
+    def __init__(self, id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., phase: _Optional[str] = ..., template: _Optional[str] = ..., template_version: _Optional[int] = ..., requested_by: _Optional[str] = ..., total: _Optional[int] = ..., processed: _Optional[int] = ..., exported: _Optional[int] = ..., excluded: _Optional[int] = ..., failed: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., excluded_by_rule: _Optional[_Mapping[str, int]] = ..., warnings: _Optional[int] = ...) -> None: ...
 
 class JobEvent(_message.Message):
     __slots__ = ("seq", "job_id", "time", "status", "phase", "total", "processed", "exported", "excluded", "failed", "rate", "eta_seconds", "message", "artifacts")
@@ -355,13 +370,125 @@ class ListTemplatesResponse(_message.Message):
     def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ...) -> None: ...
 
 class GetTemplateRequest(_message.Message):
+    __slots__ = ("name", "version")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    version: int
+    def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
+
+class TemplateSpec(_message.Message):
+    __slots__ = ("format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images")
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    SELECTION_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    IMAGES_FIELD_NUMBER: _ClassVar[int]
+    format: str
+    rows: str
+    selection: Selection
+    columns: _containers.RepeatedCompositeFieldContainer[Column]
+    rules: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
+    options: _struct_pb2.Struct
+    file_name: str
+    delta: bool
+    images: _struct_pb2.Struct
+    def __init__(self, format: _Optional[str] = ..., rows: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., delta: _Optional[bool] = ..., images: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class ListTemplateVersionsRequest(_message.Message):
     __slots__ = ("name",)
     NAME_FIELD_NUMBER: _ClassVar[int]
     name: str
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
+class TemplateVersion(_message.Message):
+    __slots__ = ("version", "created_at", "format", "columns")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    created_at: _timestamp_pb2.Timestamp
+    format: str
+    columns: int
+    def __init__(self, version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., format: _Optional[str] = ..., columns: _Optional[int] = ...) -> None: ...
+
+class ListTemplateVersionsResponse(_message.Message):
+    __slots__ = ("versions",)
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    versions: _containers.RepeatedCompositeFieldContainer[TemplateVersion]
+    def __init__(self, versions: _Optional[_Iterable[_Union[TemplateVersion, _Mapping]]] = ...) -> None: ...
+
+class CreateTemplateRequest(_message.Message):
+    __slots__ = ("name", "description", "spec")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    spec: TemplateSpec
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., spec: _Optional[_Union[TemplateSpec, _Mapping]] = ...) -> None: ...
+
+class UpdateTemplateRequest(_message.Message):
+    __slots__ = ("name", "spec", "description", "new_name")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    NEW_NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    spec: TemplateSpec
+    description: str
+    new_name: str
+    def __init__(self, name: _Optional[str] = ..., spec: _Optional[_Union[TemplateSpec, _Mapping]] = ..., description: _Optional[str] = ..., new_name: _Optional[str] = ...) -> None: ...
+
+class CopyTemplateRequest(_message.Message):
+    __slots__ = ("name", "new_name")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NEW_NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    new_name: str
+    def __init__(self, name: _Optional[str] = ..., new_name: _Optional[str] = ...) -> None: ...
+
+class DeleteTemplateRequest(_message.Message):
+    __slots__ = ("name",)
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class DeleteTemplateResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class DownloadReportRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    def __init__(self, job_id: _Optional[int] = ...) -> None: ...
+
+class ReportInfo(_message.Message):
+    __slots__ = ("job_id", "name", "content_type")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    CONTENT_TYPE_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    name: str
+    content_type: str
+    def __init__(self, job_id: _Optional[int] = ..., name: _Optional[str] = ..., content_type: _Optional[str] = ...) -> None: ...
+
+class DownloadReportResponse(_message.Message):
+    __slots__ = ("info", "chunk")
+    INFO_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    info: ReportInfo
+    chunk: bytes
+    def __init__(self, info: _Optional[_Union[ReportInfo, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+
 class Template(_message.Message):
-    __slots__ = ("name", "description", "format", "version", "predefined", "created_at", "updated_at", "columns", "selection", "options", "rules", "file_name")
+    __slots__ = ("name", "description", "format", "version", "predefined", "created_at", "updated_at", "columns", "selection", "options", "rules", "file_name", "spec")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
@@ -374,6 +501,7 @@ class Template(_message.Message):
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     format: str
@@ -386,4 +514,5 @@ class Template(_message.Message):
     options: _struct_pb2.Struct
     rules: _containers.RepeatedCompositeFieldContainer[_struct_pb2.Struct]
     file_name: str
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., format: _Optional[str] = ..., version: _Optional[int] = ..., predefined: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., file_name: _Optional[str] = ...) -> None: ...
+    spec: TemplateSpec
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., format: _Optional[str] = ..., version: _Optional[int] = ..., predefined: _Optional[bool] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., rules: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., file_name: _Optional[str] = ..., spec: _Optional[_Union[TemplateSpec, _Mapping]] = ...) -> None: ...

@@ -90,6 +90,36 @@ class ExportServiceStub:
                 request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.GetTemplateRequest.SerializeToString,
                 response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.Template.FromString,
                 _registered_method=True)
+        self.ListTemplateVersions = channel.unary_unary(
+                '/pm.exports.v1.ExportService/ListTemplateVersions',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.ListTemplateVersionsRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.ListTemplateVersionsResponse.FromString,
+                _registered_method=True)
+        self.CreateTemplate = channel.unary_unary(
+                '/pm.exports.v1.ExportService/CreateTemplate',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.CreateTemplateRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.Template.FromString,
+                _registered_method=True)
+        self.UpdateTemplate = channel.unary_unary(
+                '/pm.exports.v1.ExportService/UpdateTemplate',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.UpdateTemplateRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.Template.FromString,
+                _registered_method=True)
+        self.CopyTemplate = channel.unary_unary(
+                '/pm.exports.v1.ExportService/CopyTemplate',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.CopyTemplateRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.Template.FromString,
+                _registered_method=True)
+        self.DeleteTemplate = channel.unary_unary(
+                '/pm.exports.v1.ExportService/DeleteTemplate',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.DeleteTemplateRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.DeleteTemplateResponse.FromString,
+                _registered_method=True)
+        self.DownloadReport = channel.unary_stream(
+                '/pm.exports.v1.ExportService/DownloadReport',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportResponse.FromString,
+                _registered_method=True)
 
 
 class ExportServiceServicer:
@@ -172,7 +202,54 @@ class ExportServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetTemplate(self, request, context):
-        """One template by name.
+        """One template by name: its current version, or an older one with `version`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListTemplateVersions(self, request, context):
+        """Every saved version of a template, oldest first (read one with GetTemplate and `version`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateTemplate(self, request, context):
+        """Save a new template (version 1). Its spec is checked fully: a problem is INVALID_ARGUMENT naming the
+        part ("column 2 ('Colour'): unknown field 'colour'"), a name already taken is INVALID_ARGUMENT on `name`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UpdateTemplate(self, request, context):
+        """Change a custom template: its spec (a different spec makes a new version; jobs keep the version they ran
+        with), description or name. Predefined templates are read-only: FAILED_PRECONDITION (copy them instead).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CopyTemplate(self, request, context):
+        """Save a custom copy of any template under a new name (the way to adapt a predefined one).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeleteTemplate(self, request, context):
+        """Delete a custom template and its versions (its jobs keep their snapshots). Predefined templates cannot
+        be deleted: FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DownloadReport(self, request, context):
+        """Download the report of a job as CSV (product_id, sku, ean, outcome, rule, message): each product it
+        excluded with the rule it broke, then its warnings. The first message describes the file, the next ones
+        carry its bytes in order, at most 1 MiB each. A running job's report holds what it has met so far.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -235,6 +312,36 @@ def add_ExportServiceServicer_to_server(servicer, server):
                     servicer.GetTemplate,
                     request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.GetTemplateRequest.FromString,
                     response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.Template.SerializeToString,
+            ),
+            'ListTemplateVersions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListTemplateVersions,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.ListTemplateVersionsRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.ListTemplateVersionsResponse.SerializeToString,
+            ),
+            'CreateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateTemplate,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.CreateTemplateRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.Template.SerializeToString,
+            ),
+            'UpdateTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateTemplate,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.UpdateTemplateRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.Template.SerializeToString,
+            ),
+            'CopyTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.CopyTemplate,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.CopyTemplateRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.Template.SerializeToString,
+            ),
+            'DeleteTemplate': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeleteTemplate,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.DeleteTemplateRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.DeleteTemplateResponse.SerializeToString,
+            ),
+            'DownloadReport': grpc.unary_stream_rpc_method_handler(
+                    servicer.DownloadReport,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -535,6 +642,168 @@ class ExportService:
             '/pm.exports.v1.ExportService/GetTemplate',
             pm_dot_exports_dot_v1_dot_exports__pb2.GetTemplateRequest.SerializeToString,
             pm_dot_exports_dot_v1_dot_exports__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListTemplateVersions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/ListTemplateVersions',
+            pm_dot_exports_dot_v1_dot_exports__pb2.ListTemplateVersionsRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.ListTemplateVersionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/CreateTemplate',
+            pm_dot_exports_dot_v1_dot_exports__pb2.CreateTemplateRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/UpdateTemplate',
+            pm_dot_exports_dot_v1_dot_exports__pb2.UpdateTemplateRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CopyTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/CopyTemplate',
+            pm_dot_exports_dot_v1_dot_exports__pb2.CopyTemplateRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.Template.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeleteTemplate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/DeleteTemplate',
+            pm_dot_exports_dot_v1_dot_exports__pb2.DeleteTemplateRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.DeleteTemplateResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DownloadReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/DownloadReport',
+            pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportResponse.FromString,
             options,
             channel_credentials,
             insecure,
