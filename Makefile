@@ -56,8 +56,9 @@ proto: setup ## Regenerate the gRPC Python code (clients/python/pm_exports_clien
 proto-check: setup ## Fail when the generated gRPC code is stale
 	$(PY) scripts/gen_proto.py --check
 
-bench: setup ## Export benchmarks against raw floors (BENCH_PRODUCTS=100000; try 1000000)
-	$(PY) bench/bench_export.py --products $(BENCH_PRODUCTS)
+bench: setup ## Benchmarks: exports against raw floors, then gRPC + RQ against the CLI (BENCH_PRODUCTS=100000)
+	$(PY) bench/bench_export.py --products $(BENCH_PRODUCTS) --keep
+	$(PY) bench/bench_grpc.py --products $(BENCH_PRODUCTS) --keep
 
 clean: ## Remove .venv and var/
 	rm -rf $(VENV) var

@@ -163,9 +163,7 @@ def execute_job(job_id: int, settings: Settings, *, slots: ExportSlots | None = 
         }
         if "state" in pending_checkpoint:
             fields["checkpoint"] = pending_checkpoint.pop("state")
-        ExportJob.update(**fields).where(ExportJob.id == job_id).execute()
-        if slots is not None:
-            slots.refresh(job_id)
+        ExportJob.update(**fields).where(ExportJob.id == job_id).execute()  # the heartbeat thread keeps the lease
         now = time.monotonic()
         if p.phase != "writing" or now - last_publish >= 0.2 or p.processed == p.total:
             last_publish = now
