@@ -3,99 +3,20 @@ SIGKILL of a worker mid-export then resume with the same SHA-256, the running-ex
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from engine.db import database_proxy, open_database, upgrade
 from engine.models import Artifact, ExportJob
 from engine.pipeline.run import ExportRun, sha256_of
 from engine.pipeline.spec import ExportSpec
 from engine.services import jobs as job_service
 from engine.services.exports import resolve_request, run_inline
 from engine.settings import Settings
+from tests.job_support import Workers
 
-DEMO_PRODUCTS = 20_000
-
-
-@pytest.fixture(scope="session")
-def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file holding the 20,000-product demo catalogue, seeded once per test process."""
-    from engine.catalog.demo import seed_demo
-
-    folder = tmp_path_factory.mktemp("seeded")
-    settings = Settings.build(var_dir=str(folder))
-    db = open_database(settings)
-    upgrade(settings)
-    seed_demo(DEMO_PRODUCTS)
-    db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
-    database_proxy.initialize(None)
-    return folder / "pm_exports.db"
-
-
-@pytest.fixture
-def stack(seeded_db: Path, tmp_path: Path, redis_url: str) -> Iterator[Settings]:
-    var = tmp_path / "var"
-    var.mkdir()
-    shutil.copy(seeded_db, var / "pm_exports.db")
-    settings = Settings.build(var_dir=str(var), redis_url=redis_url, chunk_size=500, job_lease_seconds=3)
-    db = open_database(settings)
-    yield settings
-    db.close()
-    database_proxy.initialize(None)
-
-
-class Workers:
-    """Real `pm-exports worker` processes, each in its own process group."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.env = {
-            **os.environ,
-            "PM_EXPORTS_VAR_DIR": str(settings.var_dir),
-            "REDIS_URL": settings.redis_url,
-            "PM_EXPORTS_CHUNK_SIZE": str(settings.chunk_size),
-            "DATABASE_URL": "",
-            "PM_EXPORTS_LOG_FORMAT": "json",
-            "PM_EXPORTS_JOB_LEASE_SECONDS": str(settings.job_lease_seconds),
-            "PM_EXPORTS_MAX_RUNNING_EXPORTS": str(settings.max_running_exports),
-        }
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def start(self) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "worker", "--queues", "exports"],
-            env=self.env,
-            start_new_session=True,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self.procs.append(proc)
-        return proc
-
-    def kill(self, proc: subprocess.Popen[bytes]) -> None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-    def stop_all(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-
-
-@pytest.fixture
-def workers(stack: Settings) -> Iterator[Workers]:
-    pool = Workers(stack)
-    yield pool
-    pool.stop_all()
+pytest_plugins = ["tests.job_fixtures"]
 
 
 def wait_for(predicate, timeout: float = 60, message: str = "condition", state=lambda: None) -> None:
