@@ -228,7 +228,7 @@ def test_a_transient_failure_is_retried_then_gives_up(stack, monkeypatch: pytest
 
 
 def test_with_a_limit_of_one_two_workers_run_the_exports_one_after_the_other(stack) -> None:
-    limited = stack.with_(max_running_exports=1)
+    limited = stack.with_(max_running_exports=1, job_lease_seconds=15)  # no lease expiry on a loaded machine
     pool = Workers(limited)
     try:
         first = job_service.create_export(limited, "Standard CSV")
