@@ -47,6 +47,7 @@ from engine.formats.values import (
     choice_option,
     existing_size,
     new_state,
+    open_binary,
     orjson_default,
     output_path,
     reject_unknown_options,
@@ -93,7 +94,6 @@ _KNOWN = (
 )
 _ATTRIBUTE = re.compile(r"^attributes\.(?P<name>[a-z][a-z0-9_]*)(?:\.(?P<path>[A-Za-z0-9_.]+))?$")
 _SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|\d+)$")
-_BUFFER = 1 << 16
 
 Path_ = tuple[str | int, ...]
 
@@ -261,10 +261,7 @@ class AmazonJsonWriter:
 
     def _open(self, part: int, mode: Literal["wb", "ab"]) -> None:
         path = output_path(self._ctx, part)
-        try:
-            self._file = open(path, mode, buffering=_BUFFER)  # noqa: SIM115 - closed in _finish_file/abort
-        except OSError as exc:
-            raise OutputError(f"cannot {'create' if mode == 'wb' else 'reopen'} {path}: {exc.strerror or exc}") from exc
+        self._file = open_binary(path, mode)  # closed in _finish_file / abort
         self._path, self._part = path, part
         self._folder_synced = False
 

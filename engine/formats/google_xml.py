@@ -31,6 +31,7 @@ from engine.errors import OutputError, TemplateError
 from engine.formats.base import OutputFile, WriterContext
 from engine.formats.values import (
     new_state,
+    open_binary,
     output_path,
     reject_unknown_options,
     resume_single_file,
@@ -42,7 +43,6 @@ GOOGLE_NAMESPACE = "http://base.google.com/ns/1.0"
 _NAME = re.compile(r"^(?:g:)?[A-Za-z_][A-Za-z0-9_.\-]*$")
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _ENTITIES = {"\r": "&#13;"}
-_BUFFER = 1 << 16
 _OPTIONS = ("title", "link", "description")
 
 
@@ -161,12 +161,7 @@ class GoogleXmlWriter:
         self._path = output_path(ctx, 1)
 
     def _open(self, mode: Literal["wb", "ab"]) -> None:
-        try:
-            self._file: BinaryIO = open(self._path, mode, buffering=_BUFFER)  # noqa: SIM115 - see close()
-        except OSError as exc:
-            raise OutputError(
-                f"cannot {'create' if mode == 'wb' else 'reopen'} {self._path}: {exc.strerror or exc}"
-            ) from exc
+        self._file: BinaryIO = open_binary(self._path, mode)
 
     def _put(self, text: str) -> None:
         try:

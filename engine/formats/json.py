@@ -23,6 +23,7 @@ from engine.formats.base import OutputFile, WriterContext
 from engine.formats.values import (
     bool_option,
     new_state,
+    open_binary,
     orjson_default,
     output_path,
     reject_unknown_options,
@@ -34,7 +35,6 @@ from engine.formats.values import (
 NESTED_RELATIONS = ("suppliers", "categories", "variants", "images")
 _OPTION = orjson.OPT_NON_STR_KEYS  # e.g. attribute dicts keyed by numbers
 _LINE = _OPTION | orjson.OPT_APPEND_NEWLINE
-_BUFFER = 1 << 16
 
 
 def _nested_option(options: Mapping[str, Any]) -> list[str]:
@@ -94,12 +94,7 @@ class _JsonBase:
         self._path = output_path(ctx, 1)
 
     def _open(self, mode: Literal["wb", "ab"]) -> None:
-        try:
-            self._file: BinaryIO = open(self._path, mode, buffering=_BUFFER)  # noqa: SIM115 - see close()
-        except OSError as exc:
-            raise OutputError(
-                f"cannot {'create' if mode == 'wb' else 'reopen'} {self._path}: {exc.strerror or exc}"
-            ) from exc
+        self._file: BinaryIO = open_binary(self._path, mode)
 
     def _start(self) -> None:
         """Write what opens a new file (nothing for JSON Lines)."""

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, Literal
 
 import orjson
 
@@ -170,6 +170,17 @@ def resume_single_file(ctx: WriterContext, state: Mapping[str, Any], fmt: str) -
 
 FSYNC_INTERVAL = 2.0  # seconds between fsyncs of one file at checkpoints
 _last_fsync: dict[int, float] = {}
+
+
+OUTPUT_BUFFER = 1 << 16
+
+
+def open_binary(path: Path, mode: Literal["wb", "ab"]) -> BinaryIO:
+    """Open a writer's output file (binary, 64 KiB buffer); a failure is an OutputError naming the file."""
+    try:
+        return open(path, mode, buffering=OUTPUT_BUFFER)
+    except OSError as exc:
+        raise OutputError(f"cannot {'create' if mode == 'wb' else 'reopen'} {path}: {exc.strerror or exc}") from exc
 
 
 def sync_file(file: IO[Any], path: Path) -> int:
