@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -58,6 +58,18 @@ def current_database() -> Database:
 
 def is_postgres() -> bool:
     return isinstance(current_database(), PostgresqlDatabase)
+
+
+@contextmanager
+def connection() -> Iterator[Database]:
+    """This thread's connection for the block, closed after it (worker tasks, background threads)."""
+    db = current_database()
+    db.connect(reuse_if_open=True)
+    try:
+        yield db
+    finally:
+        with suppress(Exception):
+            db.close()
 
 
 @contextmanager

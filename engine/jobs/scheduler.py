@@ -6,12 +6,11 @@ scheduler processes never do it twice.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import logging
 import threading
 
-from engine.db import current_database
+from engine.db import connection
 from engine.jobs.queues import get_queue, key, redis_for
 from engine.jobs.tasks import recover_abandoned
 from engine.settings import Settings
@@ -36,14 +35,10 @@ def enqueue_daily_maintenance(settings: Settings, today: dt.date | None = None) 
 
 def run_scheduler(settings: Settings, stop: threading.Event) -> None:
     while not stop.is_set():
-        db = current_database()
         try:
-            db.connect(reuse_if_open=True)
-            enqueue_daily_maintenance(settings)
-            recover_abandoned(settings)
+            with connection():
+                enqueue_daily_maintenance(settings)
+                recover_abandoned(settings)
         except Exception:
             log.exception("scheduler tick failed; trying again at the next one")
-        finally:
-            with contextlib.suppress(Exception):
-                db.close()
         stop.wait(TICK_SECONDS)

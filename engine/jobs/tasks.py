@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from rq import Retry, get_current_job
 
 from engine.catalog.models import utcnow
-from engine.db import current_database
+from engine.db import connection
 from engine.errors import Cancelled, ExportsError, RetryableError
 from engine.jobs.events import TERMINAL
 from engine.jobs.queues import get_queue, key, redis_for
@@ -77,9 +77,7 @@ def enqueue_job(settings: Settings, job_id: int) -> None:
 def run_export_job(job_id: int) -> str:
     """RQ task: wait for a running-exports slot (in job order), then run the job."""
     settings = runtime_settings()
-    db = current_database()
-    db.connect(reuse_if_open=True)
-    try:
+    with connection():
         from engine.services.jobs import events_for, is_cancel_requested, job_event
 
         slots = slots_for(settings)
@@ -100,8 +98,6 @@ def run_export_job(job_id: int) -> str:
             return execute_job(job_id, settings, slots=slots)
         finally:
             slots.release(job_id)
-    finally:
-        db.close()
 
 
 @contextlib.contextmanager
@@ -264,9 +260,7 @@ def recover_abandoned(settings: Settings) -> list[int]:
 def purge_expired_artifacts() -> int:
     """Maintenance task: delete artifacts (files and rows) past their expiry; returns how many."""
     settings = runtime_settings()
-    db = current_database()
-    db.connect(reuse_if_open=True)
-    try:
+    with connection():
         count = 0
         for artifact in Artifact.select().where(Artifact.expires_at < utcnow()):
             with contextlib.suppress(FileNotFoundError):
@@ -275,5 +269,3 @@ def purge_expired_artifacts() -> int:
             count += 1
         log.info("expired artifacts purged", extra={"count": count, "export_dir": str(settings.export_dir)})
         return count
-    finally:
-        db.close()

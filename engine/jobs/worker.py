@@ -6,14 +6,13 @@ refreshed, and any other worker's watcher queues the job again to resume from it
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 from typing import Any
 
 from rq import SimpleWorker
 
-from engine.db import current_database
+from engine.db import connection
 from engine.jobs.queues import QUEUE_NAMES, get_queue, redis_for
 from engine.jobs.tasks import recover_abandoned, set_runtime_settings
 from engine.settings import Settings
@@ -25,15 +24,11 @@ def watch_abandoned(settings: Settings, stop: threading.Event) -> None:
     """Every third of a lease, queue again the running jobs whose worker stopped reporting."""
     interval = max(1.0, settings.job_lease_seconds / 3)
     while True:
-        db = current_database()
         try:
-            db.connect(reuse_if_open=True)
-            recover_abandoned(settings)
+            with connection():
+                recover_abandoned(settings)
         except Exception:
             log.exception("looking for abandoned jobs failed; trying again later")
-        finally:
-            with contextlib.suppress(Exception):
-                db.close()
         if stop.wait(interval):
             return
 
