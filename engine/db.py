@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import orjson
-from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, DatabaseError, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 
 from engine.errors import ConfigError
@@ -27,6 +27,15 @@ SQLITE_PRAGMAS = {
     "cache_size": -16 * 1024,  # 16 MB page cache: enough for keyset scans, keeps exports small in memory
     "busy_timeout": 10_000,
 }
+
+
+def sqlite_path(settings: Settings) -> Path | None:
+    """The file of a SQLite database URL (None for an in-memory or non-SQLite database)."""
+    url = settings.effective_database_url
+    if not urlparse(url).scheme.startswith("sqlite") or ":///" not in url:
+        return None
+    path = url.split(":///", 1)[1]
+    return Path(path) if path and path != ":memory:" else None
 
 
 def open_database(settings: Settings) -> Database:
@@ -76,6 +85,20 @@ def connection() -> Iterator[Database]:
 def atomic() -> Iterator[None]:
     with current_database().atomic():
         yield
+
+
+def schema_version() -> int | None:
+    """The schema version of the open database, or None when `db upgrade` never ran on it."""
+    from engine.models import SchemaVersion
+
+    db = current_database()
+    try:
+        row = SchemaVersion.select(SchemaVersion.version).order_by(SchemaVersion.version.desc()).first()
+    except DatabaseError:
+        with suppress(Exception):
+            db.rollback()
+        return None
+    return int(row.version) if row is not None else None
 
 
 # --- migrations ---------------------------------------------------------------------------------------------

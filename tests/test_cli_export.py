@@ -42,7 +42,7 @@ def test_export_csv_with_options_and_summary(cli, sqlite_db: Settings) -> None:
         "Bureau",
     )
     assert result.exit_code == 0, result.output
-    assert "2 rows exported of 2 selected" in result.output
+    assert "2 products exported of 2 selected" in result.output
     (path,) = sqlite_db.export_dir.glob("standard-csv-*.csv")
     assert str(path) in result.output and "sha256" in result.output
     data = path.read_bytes()

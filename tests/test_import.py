@@ -303,7 +303,7 @@ def test_cli_lists_rejections_and_exits_1(cli, tmp_path):
     lines = result.stdout.splitlines()
     assert lines[0] == "created: 4, updated: 0, rejected: 8"
     assert lines[1] == f"line 5: CSV-3: EAN '{BAD_EAN}' has a bad check digit (expected 4)"
-    assert lines[6] == "line 14: -: a product needs a sku or an ean"
+    assert lines[6] == "line 14: a product needs a sku or an ean"
     assert len(lines) == 9
 
 
@@ -333,3 +333,12 @@ def test_cli_whole_file_errors_exit_2(cli, tmp_path):
     assert bad_delimiter.exit_code == 2
     missing = cli("catalog", "import", str(tmp_path / "missing.csv"))
     assert missing.exit_code == 2
+
+
+def test_csv_with_an_unterminated_quote_is_rejected_not_imported(catalogue, tmp_path):
+    path = write(tmp_path, "bad.csv", 'sku;title;price\nOK-1;Bon;5\nX-1;"unterminated;5\n')
+    report = import_file(path)
+    assert (report.created, report.rejected) == (1, 1)
+    (rejection,) = report.rejections
+    assert rejection.line == 3 and rejection.reason.startswith("unreadable CSV record")
+    assert [p.sku for p in Product.select()] == ["OK-1"]

@@ -149,6 +149,12 @@ def test_file_names_stay_in_the_folder(pattern: str, parts: int, expected: str) 
     assert "/" not in name and not name.startswith(".")
 
 
+def test_a_tab_separated_file_gets_one_extension() -> None:
+    name = render_name("{template}-{date}.{format}", template="Feed", fmt="csv", extension="tsv", when=WHEN,
+                       count=1, part=1, parts=1)  # fmt: skip
+    assert name == "feed-2026-11-27.tsv"
+
+
 def test_unique_target_never_overwrites(tmp_path: Path) -> None:
     (tmp_path / "a.csv").write_text("x")
     assert unique_target(tmp_path, "a.csv").name == "a-2.csv"

@@ -37,6 +37,7 @@ from engine.errors import ConfigError, InvalidRequest
 
 CHUNK_SIZE = 1000  # products per transaction
 BASE_DATE = dt.datetime(2023, 1, 2, 8, 0, 0)  # created_at = BASE_DATE + a random offset: no now() anywhere
+SHOP = "https://shop.example.com"
 CDN = "https://cdn.example.com"
 
 # --- reference data -----------------------------------------------------------------------------------------
@@ -628,6 +629,7 @@ class DemoGenerator:
                                                 SIZES if dept.option == "Taille" else DIMENSIONS)  # fmt: skip
             for name in rng.sample(dept.extra_attributes, k=rng.randrange(0, 3)):
                 attributes[name] = self._attribute_value(name)
+            attributes["url"] = f"{SHOP}/p/{slug}-{pid}"  # the product page (Google Shopping's `link`)
         bullets = None
         if r() < 0.7:
             bullets = rng.sample(FEATURES_EN if english else FEATURES_FR, k=rng.randrange(2, 6))

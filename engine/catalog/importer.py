@@ -228,7 +228,7 @@ def read_csv(handle: IO[str], report: ImportReport, delimiter: str | None) -> It
     report.delimiter = delimiter = delimiter or sniff_delimiter(header_line)
     header = next(csv.reader([header_line], delimiter=delimiter))
     columns = _csv_columns(header)
-    reader = csv.reader(handle, delimiter=delimiter)
+    reader = csv.reader(handle, delimiter=delimiter, strict=True)  # a malformed quote is an error, not data
     end = 1  # physical lines consumed so far (the header)
     while True:
         start = end + 1

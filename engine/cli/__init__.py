@@ -22,12 +22,24 @@ class AppContext:
         self.settings = settings
         self._db_open = False
 
-    def open_db(self) -> None:
+    def open_db(self, *, require_schema: bool = True) -> None:
         if not self._db_open:
-            from engine.db import open_database
+            from engine.db import open_database, schema_version, sqlite_path
+            from engine.errors import ConfigError
 
-            open_database(self.settings)
-            self._db_open = True
+            path = sqlite_path(self.settings)
+            missing = path is not None and not path.exists()
+            if not missing:
+                open_database(self.settings)
+                self._db_open = True
+            if missing and not require_schema:
+                open_database(self.settings)
+                self._db_open = True
+            if require_schema and (missing or schema_version() is None):
+                raise ConfigError(
+                    f"the database at {self.settings.effective_database_url} has no schema yet: run "
+                    "`pm-exports db upgrade` (or point DATABASE_URL / PM_EXPORTS_VAR_DIR at the right one)"
+                )
 
 
 pass_app = click.make_pass_decorator(AppContext)
@@ -77,7 +89,7 @@ def db_upgrade(app: AppContext) -> None:
     """Create or migrate the schema and load the predefined templates (idempotent)."""
     from engine.db import upgrade
 
-    app.open_db()
+    app.open_db(require_schema=False)
     result = upgrade(app.settings)
     applied = ", ".join(map(str, result["migrations"])) or "none (up to date)"
     click.echo(f"schema version {result['schema_version']}; migrations applied: {applied}")

@@ -96,7 +96,8 @@ def catalog_import(
         summary += f", categories created: {report.categories_created}"
     click.echo(summary)
     for rejection in report.rejections[:SHOWN_REJECTIONS]:
-        click.echo(f"line {rejection.line}: {rejection.key}: {rejection.reason}")
+        who = f"{rejection.sku or rejection.ean}: " if rejection.sku or rejection.ean else ""
+        click.echo(f"line {rejection.line}: {who}{rejection.reason}")
     if report.rejected > SHOWN_REJECTIONS:
         click.echo(f"... and {report.rejected - SHOWN_REJECTIONS} more")
     if report.rejected:

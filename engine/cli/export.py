@@ -20,6 +20,10 @@ def human_size(size: float) -> str:
     return f"{size:.1f} GB"  # pragma: no cover
 
 
+def plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" + ("" if count == 1 else "s")
+
+
 SEPARATORS = {";": ";", ",": ",", "tab": "\t", "\\t": "\t", "\t": "\t", "semicolon": ";", "comma": ","}
 
 
@@ -68,6 +72,11 @@ def build_overrides(opts: dict[str, Any]) -> dict[str, Any]:
         options["nested"] = True
     if opts["max_rows"] is not None:
         options["max_rows"] = opts["max_rows"]
+    for item in opts["option"]:
+        name, sep, raw = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--option")
+        options[name.strip()] = _option_value(raw)
     if options:
         overrides["options"] = options
     if opts["file_name"]:
@@ -75,6 +84,16 @@ def build_overrides(opts: dict[str, Any]) -> dict[str, Any]:
     if opts["delta"]:
         overrides["delta"] = True
     return overrides
+
+
+def _option_value(raw: str) -> Any:
+    """A format option's value from the command line: JSON when it parses (true, 12, ["a"]), else text."""
+    import orjson
+
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return raw
 
 
 def register(main: click.Group) -> None:
@@ -103,6 +122,13 @@ def register(main: click.Group) -> None:
 @click.option("--pretty", is_flag=True, help="JSON: indented.")
 @click.option("--nested", is_flag=True, help="JSON: include suppliers, categories, variants and images.")
 @click.option("--max-rows", type=int, help="XLSX: product rows per file (then numbered files).")
+@click.option(
+    "--option",
+    "-o",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A format option, e.g. -o seller_id=A1SELLER (Amazon feed) or -o escape_formulas=false.",
+)
 @click.option("--file-name", help="File name pattern: {template} {date} {datetime} {timestamp} {format} {count}.")
 @click.option("--delta", is_flag=True, help="Only products changed since the last delta run of this template.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
@@ -141,11 +167,11 @@ def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: b
             bar.__exit__(None, None, None)
     rate = result.total / result.seconds if result.seconds > 0 else 0
     click.echo(
-        f"Export #{job.id} ({request.template_name}, {request.spec.format}): {result.exported} rows "
+        f"Export #{job.id} ({request.template_name}, {request.spec.format}): {plural(result.exported, 'product')} "
         f"exported of {result.total} selected in {result.seconds:.1f} s ({rate:,.0f} products/s)"
     )
     for f in result.files:
-        click.echo(f"  {f.path}  {human_size(f.size)}  {f.rows} rows  sha256 {f.sha256[:12]}…")
+        click.echo(f"  {f.path}  {human_size(f.size)}  {plural(f.rows, 'row')}  sha256 {f.sha256[:12]}…")
     if request.spec.delta:
         click.echo(f"delta: {result.unchanged} unchanged since the last run (not exported), {result.removed} removed")
     if result.warnings:

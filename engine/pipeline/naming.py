@@ -55,7 +55,7 @@ def render_name(
     }
     text = _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), pattern)
     stem, dot, ext = text.rpartition(".")
-    if not dot or ext.lower() != extension:
+    if not dot or ext.lower() not in {extension, fmt}:  # "{format}" ends the default pattern: csv for a .tsv
         stem = text
     if parts > 1 and "{part}" not in pattern:
         stem = f"{stem}-part{part}"

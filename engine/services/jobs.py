@@ -4,6 +4,7 @@ preview. The gRPC servicer, the console and the scheduler call these; none of th
 from __future__ import annotations
 
 import base64
+import shutil
 import datetime as dt
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -157,18 +158,24 @@ def cancel_key(job_id: int) -> str:
 
 def cancel_job(settings: Settings, job_id: int) -> ExportJob:
     """Ask a job to stop. A queued job is cancelled at once; a running one stops within one chunk and its
-    partial files are removed. Cancelling a finished job is an InvalidState error."""
+    partial files are removed; a "running" job that no worker holds any more (its worker died and nothing
+    resumed it yet) is cancelled at once too. Cancelling a finished job is an InvalidState error."""
+    from engine.jobs.tasks import slots_for, work_dir
+
     job = get_job(job_id)
     if job.status in TERMINAL:
-        raise InvalidState(f"job {job_id} has already {job.status}")
+        raise InvalidState(f"job {job_id} is already {job.status}")
     redis_for(settings).set(cancel_key(job_id), 1, ex=7 * 24 * 3600)
+    orphaned = job.status == "running" and not slots_for(settings).holds_lease(job_id)
+    states = ["queued", "running"] if orphaned else ["queued"]
     updated = (
         ExportJob.update(status="cancelled", phase="cancelled", finished_at=utcnow(), error="cancelled by request")
-        .where((ExportJob.id == job_id) & (ExportJob.status == "queued"))
+        .where((ExportJob.id == job_id) & ExportJob.status.in_(states))
         .execute()
     )
     job = get_job(job_id)
     if updated:
+        shutil.rmtree(work_dir(settings, job_id), ignore_errors=True)
         events_for(settings).publish(job_id, job_event(job))
     return job
 
