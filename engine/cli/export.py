@@ -332,6 +332,9 @@ def report(app: AppContext, job_id: int, out_file: Path | None) -> None:
         for line in report_csv(job_id):
             click.echo(line, nl=False)
         return
-    with out_file.open("w", encoding="utf-8-sig", newline="") as fh:
-        fh.writelines(report_csv(job_id))
+    try:
+        with out_file.open("w", encoding="utf-8-sig", newline="") as fh:
+            fh.writelines(report_csv(job_id))
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out_file}: {exc.strerror or exc}") from exc
     click.echo(f"report of job {job_id} written to {out_file}")

@@ -171,6 +171,13 @@ def handle_rpc_errors(func: F) -> F:
         except DownloadError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(1)
+        except ValueError as exc:  # the typed client refuses a bad argument before calling
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(2)
+        except OSError as exc:  # writing a download or a report
+            where = f" {exc.filename}" if exc.filename else ""
+            click.secho(f"error: cannot write{where}: {exc.strerror or exc}", fg="red", err=True)
+            sys.exit(1)
 
     return wrapper  # type: ignore[return-value]
 
