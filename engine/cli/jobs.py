@@ -104,9 +104,12 @@ class Stack:
     def __init__(self, base: list[str], env: dict[str, str]) -> None:
         self.base, self.env = base, env
         self.services: dict[str, tuple[list[str], subprocess.Popen[bytes]]] = {}
+        self.starts = 0
 
     def start(self, name: str, args: list[str]) -> None:
-        proc = subprocess.Popen([*self.base, *args], env=self.env, start_new_session=True)
+        self.starts += 1
+        extra = ["--name", f"pmx-{name}-{os.getpid()}-{self.starts}"] if name.startswith("worker") else []
+        proc = subprocess.Popen([*self.base, *args, *extra], env=self.env, start_new_session=True)
         self.services[name] = (args, proc)
 
     def watch(self) -> str | None:
@@ -177,7 +180,7 @@ def run(app: AppContext, workers: int, demo_products: int) -> None:
     stack = Stack(base, env)
     stack.start("engine", ["serve"])
     for n in range(workers):
-        stack.start(f"worker-{n + 1}", ["worker", "--name", f"pmx-worker-{os.getpid()}-{n + 1}"])
+        stack.start(f"worker-{n + 1}", ["worker"])
     stack.start("scheduler", ["scheduler"])
     click.echo(f"gRPC:      {settings.grpc_address} (health, reflection; API key required)")
     click.echo(f"Workers:   {workers} (restarted if they die); scheduler running")
