@@ -4,8 +4,8 @@ preview. The gRPC servicer, the console and the scheduler call these; none of th
 from __future__ import annotations
 
 import base64
-import shutil
 import datetime as dt
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
