@@ -78,27 +78,51 @@ def sqlite_db(settings) -> Iterator[Settings]:
 
 
 REDIS_BASE_URL = os.environ.get("PM_EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+CLAIM_KEY = "pm-exports-tests:claimed"
 
 
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis database of this test process alone (1 + the xdist worker number), flushed before the test."""
+@pytest.fixture(scope="session")
+def redis_db_number() -> Iterator[int]:
+    """A Redis database (1-15) that this test process has to itself, even when several test runs share the
+    server (another run's workers would otherwise take this run's jobs): claimed with SET NX, released at the end."""
     from redis import Redis
     from redis.exceptions import RedisError
 
-    worker_id = os.environ.get("PYTEST_XDIST_WORKER", "")
-    number = 1 + (int(worker_id[2:]) if worker_id.startswith("gw") else 14)
-    url = f"{REDIS_BASE_URL}/{number}"
-    client = Redis.from_url(url, socket_connect_timeout=3)
-    try:
+    token = f"{os.getpid()}-{uuid.uuid4().hex}"
+    for number in range(1, 16):
+        client = Redis.from_url(f"{REDIS_BASE_URL}/{number}", socket_connect_timeout=3)
+        try:
+            if client.set(CLAIM_KEY, token, nx=True, ex=6 * 3600):
+                break
+        except RedisError as exc:
+            if os.environ.get("CI"):
+                pytest.fail(f"Redis must answer in CI at {REDIS_BASE_URL}: {exc}")
+            pytest.skip(f"Redis does not answer at {REDIS_BASE_URL} ({exc}); Redis tests skipped")
+        finally:
+            client.close()
+    else:
+        pytest.fail("no free Redis database among 1-15 (other test runs hold them all)")
+    yield number
+    client = Redis.from_url(f"{REDIS_BASE_URL}/{number}")
+    if client.get(CLAIM_KEY) == token.encode():
         client.flushdb()
-    except RedisError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Redis must answer in CI at {url}: {exc}")
-        pytest.skip(f"Redis does not answer at {url} ({exc}); Redis tests skipped")
+    client.close()
+
+
+@pytest.fixture
+def redis_url(redis_db_number: int) -> Iterator[str]:
+    """This test process's own Redis database, flushed before and after the test."""
+    from redis import Redis
+
+    url = f"{REDIS_BASE_URL}/{redis_db_number}"
+    client = Redis.from_url(url, socket_connect_timeout=3)
+    token = client.get(CLAIM_KEY)
+    client.flushdb()
+    client.set(CLAIM_KEY, token or b"claimed", ex=6 * 3600)  # keep the claim across the flush
     from engine.jobs.queues import _redis
 
     _redis.cache_clear()
     yield url
     client.flushdb()
+    client.set(CLAIM_KEY, token or b"claimed", ex=6 * 3600)
     client.close()

@@ -273,3 +273,24 @@ def test_failed_export_leaves_no_partial_file(small: Settings, monkeypatch: pyte
     with pytest.raises(OutputError, match="No space left on device"):
         export(small, "Standard CSV")
     assert list(small.export_dir.iterdir()) == []
+
+
+def test_the_report_pages_through_every_line_in_product_order(small: Settings) -> None:
+    from engine.models import JobWarning
+    from engine.services.reports import _pages, report_csv
+
+    job, _result = export(small, "Price & Stock")
+    for product_id in (9, 3, 3, 7):
+        JobExclusion.create(job=job.id, product_id=product_id, sku=f"S{product_id}", rule="r", message="m")
+    JobWarning.create(job=job.id, product_id=1, sku="=X", kind="image", message="HTTP 404")
+    assert [row[0] for row in _pages(JobExclusion, job.id, size=2)] == [3, 3, 4, 7, 9]
+    lines = list(csv.reader(io.StringIO("".join(report_csv(job.id)))))
+    assert [(r[0], r[3]) for r in lines[1:]] == [
+        ("3", "excluded"),
+        ("3", "excluded"),
+        ("4", "excluded"),
+        ("7", "excluded"),
+        ("9", "excluded"),
+        ("1", "warning"),
+    ]
+    assert lines[-1][1] == "'=X"  # formula-looking SKUs neutralised in the report too

@@ -228,13 +228,16 @@ def watch_job(
 
 def get_artifact(job_id: int, artifact_id: int | None = None, name: str | None = None) -> tuple[Artifact, Path]:
     """An artifact of a job (the first when neither id nor name is given) and its file."""
-    get_job(job_id)
+    job = get_job(job_id)
     query = Artifact.select().where(Artifact.job == job_id).order_by(Artifact.id)
     if artifact_id:
         query = query.where(Artifact.id == artifact_id)
     if name:
         query = query.where(Artifact.name == name)
     artifact = query.first()
+    if artifact is None and not artifact_id and not name and job.status != "succeeded":
+        reason = f": {job.error}" if job.error else ""
+        raise InvalidState(f"job {job_id} is {job.status}{reason}; it has no files to download")
     if artifact is None:
         raise NotFound(f"job {job_id} has no such artifact")
     if artifact.expires_at < utcnow():

@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
+from typing import Any
+
+from peewee import Tuple
 
 from engine.models import JobExclusion, JobWarning
 from engine.pipeline.image_step import ProductWarning
@@ -68,12 +71,29 @@ def report_csv(job_id: int) -> Iterator[str]:
 
     out.writerow(["product_id", "sku", "ean", "outcome", "rule", "message"])
     yield flush()
-    for e in JobExclusion.select().where(JobExclusion.job == job_id).order_by(JobExclusion.product_id).iterator():
-        out.writerow([e.product_id, _safe(e.sku), _safe(e.ean), "excluded", e.rule, e.message])
-        yield flush()
-    for w in JobWarning.select().where(JobWarning.job == job_id).order_by(JobWarning.product_id).iterator():
-        out.writerow([w.product_id, _safe(w.sku), _safe(w.ean), "warning", w.kind, w.message])
-        yield flush()
+    for model, outcome in ((JobExclusion, "excluded"), (JobWarning, "warning")):
+        for product_id, sku, ean, rule, message in _pages(model, job_id):
+            out.writerow([product_id, _safe(sku), _safe(ean), outcome, rule, message])
+            yield flush()
+
+
+def _pages(model: type[JobExclusion] | type[JobWarning], job_id: int, size: int = 5000) -> Iterator[tuple[Any, ...]]:
+    """A job's report lines in product order, a page at a time (keyset on id): flat memory on any database."""
+    reason = model.rule if model is JobExclusion else model.kind
+    last = (-1, -1)
+    while True:
+        query = (
+            model.select(model.product_id, model.id, model.sku, model.ean, reason, model.message)
+            .where((model.job == job_id) & (Tuple(model.product_id, model.id) > Tuple(*last)))
+            .order_by(model.product_id, model.id)
+            .limit(size)
+        )
+        rows = list(query.tuples())
+        if not rows:
+            return
+        for product_id, _id, sku, ean, rule, message in rows:
+            yield product_id, sku, ean, rule, message
+        last = (rows[-1][0], rows[-1][1])
 
 
 def _safe(text: str | None) -> str:

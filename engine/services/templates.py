@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from peewee import IntegrityError
+
 from engine.catalog.models import utcnow
 from engine.db import current_database
 from engine.errors import InvalidRequest, InvalidState, NotFound
@@ -75,11 +77,15 @@ def _editable(name: str) -> Template:
 def create_template(name: str, spec: dict[str, Any], description: str = "") -> Template:
     """Validate and save a new template (version 1). Errors name the column or key at fault."""
     spec_dict = ExportSpec.from_dict(spec).to_dict()
-    with current_database().atomic():
-        template = Template.create(
-            name=_check_name(name), description=description or "", format=spec_dict["format"], spec=spec_dict
-        )
-        TemplateVersion.create(template=template, version=1, spec=spec_dict)
+    checked = _check_name(name)
+    try:
+        with current_database().atomic():
+            template = Template.create(
+                name=checked, description=description or "", format=spec_dict["format"], spec=spec_dict
+            )
+            TemplateVersion.create(template=template, version=1, spec=spec_dict)
+    except IntegrityError:  # created by someone else between the check and the insert
+        raise InvalidRequest(f"a template named {checked!r} already exists", "name") from None
     return template
 
 
