@@ -131,6 +131,7 @@ class DeltaState(BaseModel):
     product_id = IntegerField()
     sku = CharField(max_length=64, null=True)
     ean = CharField(max_length=14, null=True)
+    variant_skus = JSONTextField(null=True)  # so that a removed product's variants can be removed too
     content_hash = CharField(max_length=32)
 
     class Meta:
@@ -144,6 +145,7 @@ class DeltaPending(BaseModel):
     product_id = IntegerField()
     sku = CharField(max_length=64, null=True)
     ean = CharField(max_length=14, null=True)
+    variant_skus = JSONTextField(null=True)
     content_hash = CharField(max_length=32)
 
     class Meta:

@@ -347,12 +347,13 @@ class AmazonJsonWriter:
         self._append(self._message(values, 1 if starting else self._messages + 1), starting)
 
     def write_removed(self, record: Mapping[str, Any]) -> None:
-        """A product removed since the last delta run: a DELETE message for its SKU (none without a SKU)."""
-        if _empty(record.get("sku")):
-            return
-        starting = self._file is None or self._messages >= self._max
-        number = 1 if starting else self._messages + 1
-        self._append({"messageId": number, "sku": str(record["sku"]), "operationType": "DELETE"}, starting)
+        """A product removed since the last delta run: DELETE messages for its variants' SKUs, then its own."""
+        for sku in [*(record.get("variant_skus") or []), record.get("sku")]:
+            if _empty(sku):
+                continue
+            starting = self._file is None or self._messages >= self._max
+            number = 1 if starting else self._messages + 1
+            self._append({"messageId": number, "sku": str(sku), "operationType": "DELETE"}, starting)
 
     def _append(self, message: dict[str, Any], starting: bool) -> None:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -20,6 +21,17 @@ from engine.db import current_database
 from engine.models import DeltaPending, DeltaState
 
 STAGE_BATCH = 500
+
+
+@dataclass(frozen=True)
+class Seen:
+    """A product as a delta run saw it."""
+
+    product_id: int
+    sku: str | None
+    ean: str | None
+    variant_skus: list[str]
+    content_hash: str
 
 
 def fingerprint(rows: Sequence[Sequence[Any]]) -> str:
@@ -43,11 +55,18 @@ class DeltaTracker:
         )
         return dict(query.tuples())
 
-    def stage(self, seen: Sequence[tuple[int, str | None, str | None, str]]) -> None:
-        """Record (product id, sku, ean, fingerprint) of products this run saw (idempotent on resume)."""
+    def stage(self, seen: Sequence[Seen]) -> None:
+        """Record what this run saw of each product (idempotent on resume)."""
         rows = [
-            {"job": self.job_id, "product_id": pid, "sku": sku, "ean": ean, "content_hash": h}
-            for pid, sku, ean, h in seen
+            {
+                "job": self.job_id,
+                "product_id": s.product_id,
+                "sku": s.sku,
+                "ean": s.ean,
+                "variant_skus": s.variant_skus or None,
+                "content_hash": s.content_hash,
+            }
+            for s in seen
         ]
         for start in range(0, len(rows), STAGE_BATCH):
             DeltaPending.insert_many(rows[start : start + STAGE_BATCH]).on_conflict_ignore().execute()
@@ -56,7 +75,9 @@ class DeltaTracker:
         """Products of the previous state that this run did not see."""
         seen = DeltaPending.select(DeltaPending.product_id).where(DeltaPending.job == self.job_id)
         query = (
-            DeltaState.select(DeltaState.product_id.alias("id"), DeltaState.sku, DeltaState.ean)
+            DeltaState.select(
+                DeltaState.product_id.alias("id"), DeltaState.sku, DeltaState.ean, DeltaState.variant_skus
+            )
             .where((DeltaState.scope == self.scope) & DeltaState.product_id.not_in(seen))
             .order_by(DeltaState.product_id)
         )

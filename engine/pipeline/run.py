@@ -21,7 +21,7 @@ from typing import Any
 from engine.errors import Cancelled, EmptySelection, InvalidRequest, OutputError, RetryableError
 from engine.formats.base import ColumnInfo, FormatWriter, OutputFile, WriterContext
 from engine.formats.registry import get_writer
-from engine.pipeline.delta import DeltaTracker, fingerprint, scope_key
+from engine.pipeline.delta import DeltaTracker, Seen, fingerprint, scope_key
 from engine.pipeline.image_step import ImageStep, ProductWarning
 from engine.pipeline.mapping import CompiledColumns, compile_columns
 from engine.pipeline.naming import render_name, unique_target
@@ -317,7 +317,7 @@ class ExportRun:
         write, first_failure, has_rules = writer.write, rules.first_failure, bool(rules.checks)
         expanded = columns.expander is not None
         previous = delta.previous([r["id"] for r in chunk]) if delta is not None else {}
-        seen: list[tuple[int, str | None, str | None, str]] = []
+        seen: list[Seen] = []
         excluded: list[Exclusion] = []
         counted = 0
         for record in chunk:
@@ -333,7 +333,8 @@ class ExportRun:
                     elif not replayed:
                         progress.unchanged += 1
                     if not replayed:
-                        seen.append((record["id"], record["sku"], record["ean"], content))
+                        variant_skus = [v["sku"] for v in record.get("variants") or () if v.get("sku")]
+                        seen.append(Seen(record["id"], record["sku"], record["ean"], variant_skus, content))
                 elif expanded:
                     for values, row_record in columns.rows(record):
                         write(values, row_record)
