@@ -59,6 +59,11 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
         "",
         "CA (PEM) that client certificates must chain to: enables mutual TLS",
     ),
+    "PM_EXPORTS_IMAGES_ALLOW_PRIVATE_NETWORKS": (
+        "images_allow_private_networks",
+        "false",
+        "Let image URLs reach loopback and private addresses (off: protection against server-side request forgery)",
+    ),
     "PM_EXPORTS_LOG_LEVEL": ("log_level", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR"),
     "PM_EXPORTS_LOG_FORMAT": (
         "log_format",
@@ -67,6 +72,7 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
     ),
 }
 
+_BOOL_FIELDS = {"images_allow_private_networks"}
 _INT_FIELDS = {
     "chunk_size",
     "xlsx_max_rows",
@@ -96,6 +102,7 @@ class Settings:
     tls_cert: str = ""
     tls_key: str = ""
     tls_client_ca: str = ""
+    images_allow_private_networks: bool = False
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -122,7 +129,13 @@ class Settings:
             raise ConfigError(f"unknown setting(s): {', '.join(sorted(unknown))}")
         out: dict[str, Any] = {}
         for name, value in raw.items():
-            if name in _INT_FIELDS:
+            if name in _BOOL_FIELDS and not isinstance(value, bool):
+                text = str(value).strip().lower()
+                if text not in {"1", "true", "yes", "on", "0", "false", "no", "off", ""}:
+                    var = next(v for v, spec in ENV_VARS.items() if spec[0] == name)
+                    raise ConfigError(f"{var} must be true or false, got {value!r}")
+                out[name] = text in {"1", "true", "yes", "on"}
+            elif name in _INT_FIELDS:
                 try:
                     out[name] = int(value)
                 except (TypeError, ValueError):

@@ -44,7 +44,7 @@ def catalog(sqlite_db: Settings, server: ImageServer) -> Settings:
     upsert_product({"sku": "A-1", "title": "Two good images", "status": "active", "images": [jpeg, png]})
     upsert_product({"sku": "B-2", "title": "A bad and a good one", "status": "active",
                     "images": [missing, corrupt, bomb, jpeg]})  # fmt: skip
-    return sqlite_db
+    return sqlite_db.with_(images_allow_private_networks=True)  # the test server is on loopback
 
 
 def export(settings: Settings, images: dict):
@@ -96,3 +96,12 @@ def test_bad_image_options_are_refused() -> None:
         from engine.pipeline.spec import ExportSpec
 
         ExportSpec.from_dict({"format": "csv", "columns": COLUMNS, "images": {"quality": 500}})
+
+
+def test_by_default_an_export_does_not_fetch_internal_addresses(sqlite_db: Settings, server: ImageServer) -> None:
+    jpeg = server.add("/a.jpg", encode(photo(50, 50), "JPEG"))
+    upsert_product({"sku": "A-1", "title": "Internal image", "status": "active", "images": [jpeg]})
+    _job, result = export(sqlite_db, {"mode": "zip"})
+    assert result.warnings == 1 and server.log == []
+    (warning,) = JobWarning.select()
+    assert "internal address (127.0.0.1)" in warning.message

@@ -131,7 +131,7 @@ def make(tmp_path: Path) -> Iterator[Make]:
     def build(**options: Any) -> ImageProcessor:
         workers = options.pop("workers", 4)
         cache_dir = options.pop("cache_dir", tmp_path / "cache")
-        processor = ImageProcessor(ImageOptions(**options), cache_dir, workers=workers)
+        processor = ImageProcessor(ImageOptions(**options), cache_dir, workers=workers, allow_private_networks=True)
         made.append(processor)
         return processor
 
@@ -729,3 +729,12 @@ def test_a_wide_gamut_profile_is_converted_to_srgb_then_dropped(server: ImageSer
     image, data = open_output(one(make(format="png"), url))
     assert image.getpixel((10, 10)) == wanted
     assert_no_metadata(image, data)
+
+
+def test_internal_addresses_are_refused_by_default(server: ImageServer, samples: Samples, tmp_path: Path) -> None:
+    url = server.add("/a.jpg", samples.jpeg_small if hasattr(samples, "jpeg_small") else encode(photo(20, 20), "JPEG"))
+    with ImageProcessor(ImageOptions(), tmp_path / "cache") as processor:
+        (result,) = processor.process_product(product(url))
+    assert not result.ok
+    assert result.error is not None and "internal address (127.0.0.1)" in result.error
+    assert server.log == []  # refused before any request was sent

@@ -17,6 +17,13 @@ def test_defaults() -> None:
     assert (s.chunk_size, s.xlsx_max_rows, s.artifact_retention_days) == (1000, 50_000, 30)
 
 
+def test_booleans() -> None:
+    assert Settings.from_env({}, dotenv=None).images_allow_private_networks is False
+    assert Settings.from_env(
+        {"PM_EXPORTS_IMAGES_ALLOW_PRIVATE_NETWORKS": "true"}, dotenv=None
+    ).images_allow_private_networks
+
+
 def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text("PM_EXPORTS_CHUNK_SIZE=50\nPM_EXPORTS_VAR_DIR=/srv/pm\n")
@@ -31,6 +38,7 @@ def test_environment_wins_over_dotenv(tmp_path: Path) -> None:
         ({"PM_EXPORTS_CHUNK_SIZE": "0"}, "PM_EXPORTS_CHUNK_SIZE must be at least 1"),
         ({"PM_EXPORTS_XLSX_MAX_ROWS": "2000000"}, "PM_EXPORTS_XLSX_MAX_ROWS must be between 1 and 1048575"),
         ({"PM_EXPORTS_LOG_FORMAT": "xml"}, "PM_EXPORTS_LOG_FORMAT must be auto, json or text"),
+        ({"PM_EXPORTS_IMAGES_ALLOW_PRIVATE_NETWORKS": "maybe"}, "must be true or false"),
     ],
 )
 def test_bad_values_are_named(env: dict, message: str) -> None:

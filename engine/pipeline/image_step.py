@@ -23,9 +23,9 @@ class ProductWarning:
 
 
 class ImageStep:
-    def __init__(self, options: ImageOptions, cache_dir: Path, work: Path) -> None:
+    def __init__(self, options: ImageOptions, cache_dir: Path, work: Path, *, allow_private_networks: bool) -> None:
         self.options = options
-        self.processor = ImageProcessor(options, cache_dir)
+        self.processor = ImageProcessor(options, cache_dir, allow_private_networks=allow_private_networks)
         self.zip = ImageZip(work / "images.zip") if options.mode == "zip" else None
         self.zip_path = work / "images.zip"
 

@@ -43,6 +43,7 @@ import functools
 import hashlib
 import http.client
 import io
+import ipaddress
 import json
 import os
 import re
@@ -375,8 +376,15 @@ class HttpFetcher:
     """Fetches images with http.client: keep-alive connections shared by the pool threads, at most 5 redirects,
     the content type and the size limit checked before and while streaming, one deadline per attempt."""
 
-    def __init__(self, *, user_agent: str = USER_AGENT, ssl_context: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        user_agent: str = USER_AGENT,
+        ssl_context: ssl.SSLContext | None = None,
+        allow_private_networks: bool = False,
+    ) -> None:
         self.user_agent = user_agent
+        self.allow_private_networks = allow_private_networks
         self.requests = 0
         self._ssl = ssl_context or ssl.create_default_context()
         self._lock = threading.Lock()
@@ -514,6 +522,8 @@ class HttpFetcher:
         try:
             conn.connect()
             sock = conn.sock
+            if not self.allow_private_networks:
+                _refuse_private_peer(target, sock)
             _set_timeout(sock, deadline)
             with self._lock:
                 self.requests += 1
@@ -550,6 +560,20 @@ class HttpFetcher:
         for connections in idle.values():
             for conn in connections:
                 conn.close()
+
+
+def _refuse_private_peer(target: _Target, sock: socket.socket) -> None:
+    """Refuse a connection to a loopback, private, link-local or otherwise internal address (server-side request
+    forgery: a catalogue URL must not reach the engine's own network). The address checked is the one actually
+    connected to, before anything is sent, so a DNS answer that changes between lookups cannot get around it."""
+    address = ipaddress.ip_address(sock.getpeername()[0])
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if not address.is_global or address.is_multicast:
+        raise FetchFailed(
+            f"refused: {target.host} is an internal address ({address}); "
+            "set PM_EXPORTS_IMAGES_ALLOW_PRIVATE_NETWORKS=true to fetch images from a private network"
+        )
 
 
 def _remaining(deadline: float) -> float:
@@ -760,12 +784,20 @@ class ImageProcessor:
     """Fetches, optimises and caches the images of products for one export run; see the module docstring."""
 
     def __init__(
-        self, options: ImageOptions, cache_dir: Path, *, workers: int = 4, fetcher: Fetcher | None = None
+        self,
+        options: ImageOptions,
+        cache_dir: Path,
+        *,
+        workers: int = 4,
+        fetcher: Fetcher | None = None,
+        allow_private_networks: bool = False,
     ) -> None:
         self.options = options
         self.cache_dir = Path(cache_dir)
         self.workers = max(1, workers)
-        self._fetcher: Fetcher = fetcher if fetcher is not None else HttpFetcher()
+        self._fetcher: Fetcher = (
+            fetcher if fetcher is not None else HttpFetcher(allow_private_networks=allow_private_networks)
+        )
         self._owns_fetcher = fetcher is None
         (self.cache_dir / "tmp").mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix="run-", dir=self.cache_dir / "tmp"))

@@ -214,7 +214,12 @@ class ExportRun:
         images: ImageStep | None = None
         try:
             if image_options is not None:
-                images = ImageStep(image_options, self.settings.var_dir / "cache" / "images", work)
+                images = ImageStep(
+                    image_options,
+                    self.settings.var_dir / "cache" / "images",
+                    work,
+                    allow_private_networks=self.settings.images_allow_private_networks,
+                )
             if self.resume:
                 writer = writer_cls.resume(ctx, self.resume["writer"])
                 start_after = min(last_id, int(self.resume["writer"].get("replay_after_id", last_id)))
