@@ -3,6 +3,7 @@ SIGKILL of a worker mid-export then resume with the same SHA-256, the running-ex
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -179,9 +180,16 @@ def test_expired_artifacts_are_purged(stack) -> None:
     job = job_service.create_export(stack, "Standard CSV", {"selection": {"ids": [1, 2, 3]}})
     artifact, path = job_service.get_artifact(job.id)
     Artifact.update(expires_at=dt.datetime(2000, 1, 1)).where(Artifact.id == artifact.id).execute()
+    cache = stack.var_dir / "cache" / "images" / "processed"
+    cache.mkdir(parents=True)
+    old, recent = cache / "old.jpg", cache / "recent.jpg"
+    old.write_bytes(b"x")
+    recent.write_bytes(b"y")
+    os.utime(old, (time.time() - 31 * 24 * 3600,) * 2)
     tasks.set_runtime_settings(stack)
     assert tasks.purge_expired_artifacts() == 1
     assert not path.exists() and Artifact.select().count() == 0
+    assert not old.exists() and recent.exists()  # the image cache is pruned by age too
 
 
 def test_watching_a_finished_job_whose_events_are_gone_gives_its_final_state(stack) -> None:

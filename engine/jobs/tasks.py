@@ -268,4 +268,20 @@ def purge_expired_artifacts() -> int:
             artifact.delete_instance()
             count += 1
         log.info("expired artifacts purged", extra={"count": count, "export_dir": str(settings.export_dir)})
-        return count
+    pruned = prune_image_cache(settings.var_dir / "cache" / "images", settings.artifact_retention_days)
+    log.info("image cache pruned", extra={"files": pruned})
+    return count
+
+
+def prune_image_cache(cache_dir: Path, days: int) -> int:
+    """Delete cached images (and their metadata) not used for `days` days; a cache hit refreshes the mtime."""
+    cutoff = time.time() - days * 24 * 3600
+    removed = 0
+    if not cache_dir.is_dir():
+        return 0
+    for path in cache_dir.rglob("*"):
+        with contextlib.suppress(OSError):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed
