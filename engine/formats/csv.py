@@ -20,7 +20,6 @@ Value rendering and option checks shared with the other writers live in `engine.
 from __future__ import annotations
 
 import codecs
-import contextlib
 import csv
 import functools
 import math
@@ -36,6 +35,8 @@ from engine.formats.base import FORMULA_PREFIXES, OutputFile, ValueKind, WriterC
 from engine.formats.values import (
     bool_option,
     choice_option,
+    close_output,
+    discard_output,
     new_state,
     output_path,
     reject_unknown_options,
@@ -432,14 +433,9 @@ class CsvWriter:
 
     def close(self) -> list[OutputFile]:
         if self._done is None:
-            try:
-                self._file.close()
-            except OSError as exc:
-                raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+            close_output(self._file, self._path)
             self._done = [OutputFile(self._path, self._rows, self.content_type)]
         return list(self._done)
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError, UnicodeError):
-            self._file.close()
-        self._path.unlink(missing_ok=True)
+        discard_output(self._file, self._path)

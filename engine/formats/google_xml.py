@@ -19,7 +19,6 @@ Checkpoints are the byte offset after the last complete item plus the item count
 
 from __future__ import annotations
 
-import contextlib
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
@@ -30,6 +29,8 @@ from xml.sax.saxutils import escape
 from engine.errors import OutputError, TemplateError
 from engine.formats.base import OutputFile, WriterContext
 from engine.formats.values import (
+    close_output,
+    discard_output,
     new_state,
     open_binary,
     output_path,
@@ -199,14 +200,9 @@ class GoogleXmlWriter:
     def close(self) -> list[OutputFile]:
         if self._done is None:
             self._put("</channel>\n</rss>\n")
-            try:
-                self._file.close()
-            except OSError as exc:
-                raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+            close_output(self._file, self._path)
             self._done = [OutputFile(self._path, self._rows, self.content_type)]
         return list(self._done)
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._file.close()
-        self._path.unlink(missing_ok=True)
+        discard_output(self._file, self._path)

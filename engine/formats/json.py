@@ -12,7 +12,6 @@ one came before: the finished file is the same, byte for byte.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from typing import Any, BinaryIO, ClassVar, Literal, Self
 
@@ -22,6 +21,8 @@ from engine.errors import OutputError, TemplateError
 from engine.formats.base import OutputFile, WriterContext
 from engine.formats.values import (
     bool_option,
+    close_output,
+    discard_output,
     new_state,
     open_binary,
     orjson_default,
@@ -146,17 +147,12 @@ class _JsonBase:
     def close(self) -> list[OutputFile]:
         if self._done is None:
             self._finish()
-            try:
-                self._file.close()
-            except OSError as exc:
-                raise OutputError(f"cannot write {self._path}: {exc.strerror or exc}") from exc
+            close_output(self._file, self._path)
             self._done = [OutputFile(self._path, self._rows, self.content_type)]
         return list(self._done)
 
     def abort(self) -> None:
-        with contextlib.suppress(OSError):
-            self._file.close()
-        self._path.unlink(missing_ok=True)
+        discard_output(self._file, self._path)
 
 
 class JsonWriter(_JsonBase):

@@ -183,6 +183,21 @@ def open_binary(path: Path, mode: Literal["wb", "ab"]) -> BinaryIO:
         raise OutputError(f"cannot {'create' if mode == 'wb' else 'reopen'} {path}: {exc.strerror or exc}") from exc
 
 
+def close_output(file: IO[Any], path: Path) -> None:
+    """Close a writer's file; a failure to flush the last bytes is an OutputError naming the file."""
+    try:
+        file.close()
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+def discard_output(file: IO[Any], path: Path) -> None:
+    """Close a writer's file whatever happens (a text file may fail to encode its buffer) and delete it."""
+    with contextlib.suppress(OSError, UnicodeError):
+        file.close()
+    path.unlink(missing_ok=True)
+
+
 def sync_file(file: IO[Any], path: Path) -> int:
     """Flush `file` and return its position: the size of everything written so far.
 
