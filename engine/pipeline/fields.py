@@ -47,23 +47,26 @@ PRODUCT_FIELDS: dict[str, ValueKind] = {
 }
 JSON_COLUMNS = frozenset({"tags", "attributes", "bullet_points"})
 
+CATEGORY_FIELDS: dict[str, ValueKind] = {"id": "integer", "name": "text", "path": "text", "slug": "text"}
+# file, data_uri, base64, width and height are filled when the template processes images (modes zip and base64)
+IMAGE_FIELDS: dict[str, ValueKind] = {
+    "url": "text",
+    "alt": "text",
+    "position": "integer",
+    "is_primary": "bool",
+    "file": "text",
+    "data_uri": "text",
+    "base64": "text",
+    "width": "integer",
+    "height": "integer",
+}
+
 # Relations loaded per chunk: name -> (sub-fields and kinds, the sub-field used when none is named).
 RELATIONS: dict[str, tuple[dict[str, ValueKind], str]] = {
-    "category": ({"id": "integer", "name": "text", "path": "text", "slug": "text"}, "path"),
-    "categories": ({"id": "integer", "name": "text", "path": "text", "slug": "text"}, "path"),
-    # file, data_uri, width and height are filled when the template processes images (modes zip and base64)
+    "category": (CATEGORY_FIELDS, "path"),
+    "categories": (CATEGORY_FIELDS, "path"),
     "images": (
-        {
-            "url": "text",
-            "alt": "text",
-            "position": "integer",
-            "is_primary": "bool",
-            "file": "text",
-            "data_uri": "text",
-            "base64": "text",
-            "width": "integer",
-            "height": "integer",
-        },
+        IMAGE_FIELDS,
         "url",
     ),
     "suppliers": (
@@ -119,17 +122,7 @@ ROW_OBJECTS: dict[str, tuple[dict[str, ValueKind], str, str | None]] = {
         "variants",
     ),
     "image": (
-        {
-            "url": "text",
-            "alt": "text",
-            "position": "integer",
-            "is_primary": "bool",
-            "file": "text",
-            "data_uri": "text",
-            "base64": "text",
-            "width": "integer",
-            "height": "integer",
-        },
+        IMAGE_FIELDS,
         "url",
         "images",
     ),
