@@ -35,6 +35,13 @@ class ResolvedRequest:
     template_name: str
     template_version: int | None
 
+    def new_job(self, **state: Any) -> ExportJob:
+        """Record a job of this request: the template it came from and the exact spec snapshot it runs."""
+        job: ExportJob = ExportJob.create(
+            template_name=self.template_name, template_version=self.template_version, spec=self.spec.to_dict(), **state
+        )
+        return job
+
 
 def resolve_request(template: str | None, overrides: Mapping[str, Any] | None = None) -> ResolvedRequest:
     """The validated spec for a template name and/or overrides (format, selection, columns, options...)."""
@@ -80,15 +87,7 @@ def run_inline(
     allow_empty: bool = False,
 ) -> tuple[ExportJob, ExportResult]:
     """Run an export in this process, recording the job, its exclusions and its artifacts."""
-    job = ExportJob.create(
-        template_name=request.template_name,
-        template_version=request.template_version,
-        spec=request.spec.to_dict(),
-        status="running",
-        phase="selecting",
-        requested_by=requested_by,
-        started_at=utcnow(),
-    )
+    job = request.new_job(status="running", phase="selecting", requested_by=requested_by, started_at=utcnow())
 
     run = ExportRun(
         request.spec,

@@ -77,15 +77,7 @@ def create_export(
     ones are queued for a worker. Raises TemplateError/InvalidRequest naming the bad part of the request."""
     request = resolve_request(template, overrides)
     total = count_selected(selection_where(request.spec.selection, request.spec.statuses))
-    job = ExportJob.create(
-        template_name=request.template_name,
-        template_version=request.template_version,
-        spec=request.spec.to_dict(),
-        status="queued",
-        phase="queued",
-        requested_by=requested_by,
-        total=total,
-    )
+    job = request.new_job(status="queued", phase="queued", requested_by=requested_by, total=total)
     events = events_for(settings)
     events.publish(job.id, job_event(job))
     if inline_allowed and total < settings.inline_threshold:
