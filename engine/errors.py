@@ -53,11 +53,26 @@ class Cancelled(ExportsError):
 
 
 class RetryableError(ExportsError):
-    """A transient failure (network, Redis blip, I/O): retry after `seconds`."""
+    """A transient failure (network, Redis blip, I/O, 429/5xx): retry after `seconds`."""
 
     def __init__(self, message: str, seconds: float = 5.0) -> None:
         super().__init__(message)
         self.seconds = seconds
+
+
+class FatalError(ExportsError):
+    """An outbound failure that retrying will not fix (authentication, permission, a request the remote side
+    refuses): the job, or the delivery, fails at once with this message."""
+
+
+class ItemRejected(ExportsError):
+    """The remote side refused one item (a product, a file) and accepts the rest: the item counts as failed and
+    the job ends `partial`. `item` names it (SKU, file name)."""
+
+    def __init__(self, message: str, item: str | None = None) -> None:
+        super().__init__(f"{item}: {message}" if item else message)
+        self.item = item
+        self.reason = message
 
 
 class RowRejected(ExportsError):
