@@ -41,7 +41,7 @@ from typing import Any, BinaryIO, ClassVar, Literal, Self
 import orjson
 
 from engine.errors import OutputError, TemplateError
-from engine.formats.base import OutputFile, WriterContext
+from engine.formats.base import OutputFile, WriterBase, WriterContext
 from engine.formats.values import (
     check_state,
     choice_option,
@@ -182,12 +182,13 @@ def check_headers(headers: Sequence[str]) -> None:
     _Plan(headers)
 
 
-class AmazonJsonWriter:
+class AmazonJsonWriter(WriterBase):
     """Streams JSON_LISTINGS_FEED documents, a new file every `max_messages` messages."""
 
     name: ClassVar[str] = "amazon_json"
     extension: ClassVar[str] = "json"
     content_type: ClassVar[str] = "application/json"
+    removals_in_feed: ClassVar[bool] = True  # DELETE messages
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:

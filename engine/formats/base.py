@@ -2,7 +2,8 @@
 
 A writer receives mapped rows one at a time (`write`), never the whole catalogue, and produces one or more
 files in `ctx.folder` whose names come from `ctx.file_name(part)`. `close()` returns what it wrote;
-`abort()` removes every partial file.
+`abort()` removes every partial file. Every writer inherits `WriterBase`, whose defaults state the optional
+capabilities (header checks, a choice of file extension, removals written in the feed itself) explicitly.
 """
 
 from __future__ import annotations
@@ -52,11 +53,13 @@ class WriterContext:
 
 
 class FormatWriter(Protocol):
-    """A streaming writer. `name` is its registry key, `extension` the file suffix without dot."""
+    """A streaming writer. `name` is its registry key, `extension` the file suffix without dot (the default of
+    `file_extension`)."""
 
     name: ClassVar[str]
     extension: ClassVar[str]
     content_type: ClassVar[str]
+    removals_in_feed: ClassVar[bool]  # the format itself can say "deleted": see `write_removed`
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -68,10 +71,24 @@ class FormatWriter(Protocol):
         """Relations the writer reads from `record` (e.g. {"images", "variants"} for nested JSON)."""
         ...
 
+    @classmethod
+    def check_headers(cls, headers: Sequence[str]) -> None:
+        """Raise TemplateError naming the first column header the format cannot hold."""
+        ...
+
+    @classmethod
+    def file_extension(cls, options: Mapping[str, Any]) -> str:
+        """The files' suffix without dot for these (validated) options."""
+        ...
+
     def __init__(self, ctx: WriterContext) -> None: ...
 
     def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
         """Write one product: `values` in column order, `record` the product with its loaded relations."""
+        ...
+
+    def write_removed(self, record: Mapping[str, Any]) -> None:
+        """Say in the feed that a product was removed since the last delta run (only when `removals_in_feed`)."""
         ...
 
     def close(self) -> list[OutputFile]:
@@ -93,3 +110,29 @@ class FormatWriter(Protocol):
     def resume(cls, ctx: WriterContext, state: Mapping[str, Any]) -> FormatWriter:
         """A writer continuing from `checkpoint()`'s state, with the files found in `ctx.folder`."""
         ...
+
+
+class WriterBase:
+    """Defaults of the optional writer capabilities; every format writer inherits it.
+
+    `removals_in_feed` is True for a format that can itself say "deleted" (Amazon DELETE messages): the pipeline
+    then hands it the removed products through `write_removed`; for the others it lists them in a separate file.
+    """
+
+    name: ClassVar[str]
+    extension: ClassVar[str]
+    content_type: ClassVar[str]
+    removals_in_feed: ClassVar[bool] = False
+
+    @classmethod
+    def check_headers(cls, headers: Sequence[str]) -> None:
+        """Accept every header: most formats take any text as a column title."""
+
+    @classmethod
+    def file_extension(cls, options: Mapping[str, Any]) -> str:
+        """The format's one extension, whatever the options."""
+        return cls.extension
+
+    def write_removed(self, record: Mapping[str, Any]) -> None:
+        """Only formats with `removals_in_feed` can say a product was removed."""
+        raise NotImplementedError(f"the {self.name} format cannot list removed products in the file itself")

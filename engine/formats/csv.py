@@ -31,7 +31,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal, Self, TextIO
 
 from engine.errors import OutputError
-from engine.formats.base import FORMULA_PREFIXES, OutputFile, ValueKind, WriterContext
+from engine.formats.base import FORMULA_PREFIXES, OutputFile, ValueKind, WriterBase, WriterContext
 from engine.formats.values import (
     bool_option,
     choice_option,
@@ -302,7 +302,7 @@ def _make_converter(kind: ValueKind, escape: bool, lf_only: bool) -> Converter:
 # The writer
 
 
-class CsvWriter:
+class CsvWriter(WriterBase):
     """Streams rows into one CSV file."""
 
     name: ClassVar[str] = "csv"
@@ -328,6 +328,11 @@ class CsvWriter:
     @classmethod
     def relations(cls, options: Mapping[str, Any]) -> set[str]:
         return set()
+
+    @classmethod
+    def file_extension(cls, options: Mapping[str, Any]) -> str:
+        """The validated `extension` option: csv, or tsv for tab-separated files, or what the template chose."""
+        return str(cls.validate_options(options)["extension"])
 
     def __init__(self, ctx: WriterContext) -> None:
         self._setup(ctx)

@@ -27,7 +27,7 @@ from typing import Any, BinaryIO, ClassVar, Literal, Self
 from xml.sax.saxutils import escape
 
 from engine.errors import OutputError, TemplateError
-from engine.formats.base import OutputFile, WriterContext
+from engine.formats.base import OutputFile, WriterBase, WriterContext
 from engine.formats.values import (
     close_output,
     discard_output,
@@ -98,7 +98,7 @@ def render_element(name: str, value: Any, indent: str, out: list[str]) -> None:
         out.append(f"{indent}<{name}>{text}</{name}>\n")
 
 
-class GoogleXmlWriter:
+class GoogleXmlWriter(WriterBase):
     """Streams `<item>`s into one RSS 2.0 document."""
 
     name: ClassVar[str] = "google_xml"

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, ClassVar, Literal, Self
 import orjson
 
 from engine.errors import OutputError, TemplateError
-from engine.formats.base import OutputFile, WriterContext
+from engine.formats.base import OutputFile, WriterBase, WriterContext
 from engine.formats.values import (
     bool_option,
     close_output,
@@ -56,7 +56,7 @@ def _nested_option(options: Mapping[str, Any]) -> list[str]:
     )
 
 
-class _JsonBase:
+class _JsonBase(WriterBase):
     """What the document and the JSON Lines writers share: options, one binary file, object building."""
 
     name: ClassVar[str]

@@ -33,7 +33,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from engine.errors import OutputError, TemplateError
-from engine.formats.base import FORMULA_PREFIXES, OutputFile, ValueKind, WriterContext
+from engine.formats.base import FORMULA_PREFIXES, OutputFile, ValueKind, WriterBase, WriterContext
 from engine.formats.values import (
     bool_option,
     check_state,
@@ -323,7 +323,7 @@ class _Part:
         self.path.unlink(missing_ok=True)
 
 
-class XlsxWriter:
+class XlsxWriter(WriterBase):
     """Streams product rows into one or more workbooks of at most `max_rows` product rows each."""
 
     name: ClassVar[str] = "xlsx"

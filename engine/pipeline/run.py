@@ -357,7 +357,7 @@ class ExportRun:
     def _write_removed(self, delta: DeltaTracker, writer: FormatWriter, work: Path) -> tuple[OutputFile | None, int]:
         """Products removed since the last run: in the feed itself when the format can say so (Amazon DELETE
         messages), else as a separate CSV list (the standard CSV dialect, formulas neutralised)."""
-        in_feed = getattr(writer, "write_removed", None)
+        in_feed = writer.write_removed if writer.removals_in_feed else None
         if in_feed is not None:
             count = 0
             for record in delta.removed():

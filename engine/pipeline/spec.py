@@ -111,9 +111,7 @@ class ExportSpec:
         if not self.columns:
             raise TemplateError("a template needs at least one column", "columns")
         compile_columns(self.columns, self.rows)
-        check_headers = getattr(writer, "check_headers", None)  # formats whose headers are element names
-        if check_headers is not None:
-            check_headers([str(c.get("header")) for c in self.columns])
+        writer.check_headers([str(c.get("header")) for c in self.columns])
         compile_rules(self.rules)
         check_pattern(self.file_name)
         from engine.pipeline.images import ImageOptions
