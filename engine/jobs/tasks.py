@@ -25,6 +25,7 @@ from engine.jobs.events import TERMINAL
 from engine.jobs.queues import get_queue, key, redis_for
 from engine.jobs.slots import ExportSlots
 from engine.models import Artifact, ExportJob
+from engine.pipeline.images import prune_image_cache
 from engine.pipeline.run import ExportRun, Progress
 from engine.pipeline.spec import ExportSpec
 from engine.services.exports import record_success
@@ -271,17 +272,3 @@ def purge_expired_artifacts() -> int:
     pruned = prune_image_cache(settings.var_dir / "cache" / "images", settings.artifact_retention_days)
     log.info("image cache pruned", extra={"files": pruned})
     return count
-
-
-def prune_image_cache(cache_dir: Path, days: int) -> int:
-    """Delete cached images (and their metadata) not used for `days` days; a cache hit refreshes the mtime."""
-    cutoff = time.time() - days * 24 * 3600
-    removed = 0
-    if not cache_dir.is_dir():
-        return 0
-    for path in cache_dir.rglob("*"):
-        with contextlib.suppress(OSError):
-            if path.is_file() and path.stat().st_mtime < cutoff:
-                path.unlink()
-                removed += 1
-    return removed
