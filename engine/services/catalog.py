@@ -109,7 +109,7 @@ def get_product(*, id: int | None = None, sku: str | None = None, ean: str | Non
         key = f"id {id}" if id is not None else f"sku {sku!r}" if sku else f"ean {ean!r}"
         raise NotFound(f"no product with {key}")
     data: dict[str, Any] = {name: getattr(product, name) for name in store.TEXT_FIELDS}
-    for name in (*store.MONEY_FIELDS, *store.DECIMAL_FIELDS, *store.INT_FIELDS):
+    for name in (*store.DECIMAL_FIELDS, *store.INT_FIELDS):
         data[name] = getattr(product, name)
     data["tags"] = product.tags or []
     data["attributes"] = product.attributes or {}
