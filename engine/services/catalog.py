@@ -1,17 +1,19 @@
-"""The catalogue as callers see it: upsert a stream of products with a summary, read one back, delete some.
+"""The catalogue as callers see it: upsert products with a summary, import a file, seed the demo catalogue,
+count, read one back, delete some.
 
 Products are dicts in the canonical product input shape of engine.catalog.store (which validates them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from peewee import IntegrityError
 
-from engine.catalog import store
+from engine.catalog import demo, importer, store
 from engine.catalog.models import (
     Category,
     Image,
@@ -93,6 +95,29 @@ def upsert_products(products: Iterable[Mapping[str, Any]]) -> UpsertSummary:
     for data in products:
         upserter.add(data)
     return upserter.summary
+
+
+def import_file(
+    path: str | Path,
+    fmt: str | None = None,
+    *,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    create_categories: bool = False,
+) -> importer.ImportReport:
+    """Create or update products from a CSV or JSON Lines file (matched by SKU, then EAN); rejected rows are
+    reported with their line and reason. Raises InvalidRequest when the file itself is unusable."""
+    return importer.import_file(path, fmt, delimiter=delimiter, encoding=encoding, create_categories=create_categories)
+
+
+def seed_demo(products: int, seed: int = 42, progress: Callable[[int], None] | None = None) -> demo.DemoSummary:
+    """Fill an empty catalogue with a realistic, deterministic demo catalogue of `products` products."""
+    return demo.seed_demo(products, seed, progress)
+
+
+def product_count() -> int:
+    """How many products the catalogue holds."""
+    return int(Product.select().count())
 
 
 def get_product(*, id: int | None = None, sku: str | None = None, ean: str | None = None) -> dict[str, Any]:
