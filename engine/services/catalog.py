@@ -6,14 +6,17 @@ Products are dicts in the canonical product input shape of engine.catalog.store 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from peewee import IntegrityError
 
-from engine.catalog import demo, importer, store
+from engine.catalog import store
+
+# The file import and the demo generator, as the callers of the services reach them
+from engine.catalog.demo import seed_demo as seed_demo
+from engine.catalog.importer import import_file as import_file
 from engine.catalog.models import (
     Category,
     Image,
@@ -95,24 +98,6 @@ def upsert_products(products: Iterable[Mapping[str, Any]]) -> UpsertSummary:
     for data in products:
         upserter.add(data)
     return upserter.summary
-
-
-def import_file(
-    path: str | Path,
-    fmt: str | None = None,
-    *,
-    delimiter: str | None = None,
-    encoding: str | None = None,
-    create_categories: bool = False,
-) -> importer.ImportReport:
-    """Create or update products from a CSV or JSON Lines file (matched by SKU, then EAN); rejected rows are
-    reported with their line and reason. Raises InvalidRequest when the file itself is unusable."""
-    return importer.import_file(path, fmt, delimiter=delimiter, encoding=encoding, create_categories=create_categories)
-
-
-def seed_demo(products: int, seed: int = 42, progress: Callable[[int], None] | None = None) -> demo.DemoSummary:
-    """Fill an empty catalogue with a realistic, deterministic demo catalogue of `products` products."""
-    return demo.seed_demo(products, seed, progress)
 
 
 def product_count() -> int:
