@@ -282,6 +282,10 @@ def test_cli_seeds_then_refuses_a_second_time(cli):
     assert "error: the catalogue is not empty (120 products" in again.stderr
     assert Product.select().count() == 120
 
+    skipped = cli("demo", "seed", "--products", "10", "--if-empty")
+    assert skipped.exit_code == 0, skipped.output
+    assert skipped.stdout == "the catalogue already has 120 products: demo seed skipped\n"
+
 
 def test_cli_rejects_a_bad_count(cli):
     result = cli("demo", "seed", "--products", "0")

@@ -11,6 +11,7 @@ from pm_exports_client.convert import product_from_message, product_to_message
 from pm_exports_client.v1 import catalog_pb2, catalog_pb2_grpc
 
 from engine.catalog.models import Product, Variant
+from engine.rpc.convert.products import product_input, product_to_proto
 from tests.rpc_support import Engine, rpc_error
 
 pytest_plugins = ["tests.rpc_fixtures"]  # fixtures: engine, engine_factory, engine_any_db
@@ -161,10 +162,64 @@ def test_delete_products(engine_any_db: Engine) -> None:
 def test_product_conversion_round_trip() -> None:
     msg, mask = product_to_message(GOOD)
     assert set(mask) == set(GOOD)
-    back = product_from_message(msg, mask)
+    request = catalog_pb2.UpsertProductsRequest(product=msg)
+    request.update_mask.paths.extend(mask)
+    back = product_input(request)
     assert back["price"] == "39.90" and back["stock"] == 7
     assert back["images"][0] == {"url": "https://cdn.example.com/p1.jpg", "alt": None}
+    assert back["variants"][0]["options"] == {"Taille": "S"} and back["variants"][0]["price"] is None
     with pytest.raises(ValueError, match="whole number"):
         product_to_message({"sku": "x", "stock": "1.5"})
+    request.update_mask.paths.append("nope")
     with pytest.raises(ValueError, match="unknown field"):
-        product_from_message(msg, ["nope"])
+        product_input(request)
+
+
+def test_a_product_read_back_has_the_fields_it_was_written_with() -> None:
+    stored = {
+        "sku": "NEW-1",
+        "title": "Poêle",
+        "brand": None,
+        "price": Decimal("39.90"),
+        "weight": Decimal("1.125"),
+        "stock": 0,
+        "tags": [],
+        "attributes": {"color": "Noir"},
+        "images": [{"url": "https://cdn.example.com/p1.jpg", "alt": None}],
+        "suppliers": [{"code": "SUP-FR", "supplier_sku": None, "cost_price": Decimal("11.00"), "stock": 3}],
+        "variants": [
+            {
+                "sku": "V-1",
+                "ean": None,
+                "options": {"Taille": "S"},
+                "price": None,
+                "stock": 2,
+                "weight": None,
+                "image_url": None,
+            }
+        ],
+        "id": 5,
+        "completeness": 42,
+        "grade": "F",
+        "created_at": dt.datetime(2024, 5, 1, 12, 30),
+        "updated_at": None,
+    }
+    read = product_from_message(product_to_proto(stored))
+    assert read == {
+        "sku": "NEW-1",
+        "title": "Poêle",
+        "price": "39.90",
+        "weight": "1.125",
+        "stock": 0,
+        "tags": [],
+        "bullet_points": [],
+        "extra_categories": [],
+        "attributes": {"color": "Noir"},
+        "images": stored["images"],
+        "suppliers": [{"code": "SUP-FR", "supplier_sku": None, "cost_price": "11.00", "stock": 3}],
+        "variants": stored["variants"],
+        "id": 5,
+        "completeness": 42,
+        "grade": "F",
+        "created_at": dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC),
+    }

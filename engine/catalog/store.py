@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from peewee import fn
+from peewee import CharField, DecimalField, Field, IntegerField, TextField, fn
 
 from engine.catalog import completeness
 from engine.catalog.gtin import gtin_problem
@@ -31,25 +31,10 @@ from engine.catalog.models import (
 from engine.db import current_database
 from engine.errors import RowRejected
 
-TEXT_FIELDS = (
-    "sku",
-    "ean",
-    "upc",
-    "gtin",
-    "mpn",
-    "asin",
-    "title",
-    "description",
-    "short_description",
-    "brand",
-    "status",
-    "currency",
-    "seo_title",
-    "seo_description",
-)
-MONEY_FIELDS = ("price", "compare_at_price", "sale_price", "cost_price")
-DECIMAL_FIELDS = ("tax_rate", "weight", "width", "height", "depth")
-INT_FIELDS = ("stock",)
+# Product columns the engine fills itself; every other column is part of the product input.
+COMPUTED_FIELDS = ("id", "created_at", "updated_at", "completeness", "grade")
+# The main category (a foreign key) and the JSON columns are read and written by their own code, like the
+# relations kept in other tables.
 RELATION_FIELDS = (
     "category",
     "extra_categories",
@@ -60,7 +45,21 @@ RELATION_FIELDS = (
     "suppliers",
     "variants",
 )
-INPUT_FIELDS = frozenset((*TEXT_FIELDS, *MONEY_FIELDS, *DECIMAL_FIELDS, *INT_FIELDS, *RELATION_FIELDS))
+
+
+def _scalar_columns(*kinds: type[Field]) -> tuple[str, ...]:
+    """The Product input columns of these peewee field classes, in table order."""
+    return tuple(
+        column.name
+        for column in Product._meta.sorted_fields
+        if isinstance(column, kinds) and column.name not in COMPUTED_FIELDS and column.name not in RELATION_FIELDS
+    )
+
+
+DECIMAL_FIELDS = _scalar_columns(DecimalField)  # money (2 places) and measures
+INT_FIELDS = _scalar_columns(IntegerField)
+TEXT_FIELDS = _scalar_columns(CharField, TextField)
+INPUT_FIELDS = frozenset((*TEXT_FIELDS, *DECIMAL_FIELDS, *INT_FIELDS, *RELATION_FIELDS))
 MAX_LENGTHS = {
     "sku": 64,
     "ean": 14,
@@ -156,9 +155,6 @@ def clean_product_input(data: Mapping[str, Any], categories: CategoryIndex, supp
     for name, limit in MAX_LENGTHS.items():
         if out.get(name) and len(out[name]) > limit:
             raise RowRejected(f"{name} is longer than {limit} characters")
-    for name in MONEY_FIELDS:
-        if name in data:
-            out[name] = _decimal(name, data[name])
     for name in DECIMAL_FIELDS:
         if name in data:
             out[name] = _decimal(name, data[name])

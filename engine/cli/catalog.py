@@ -34,18 +34,17 @@ def demo() -> None:
 @handle_errors
 def demo_seed(app: AppContext, products: int, seed: int, if_empty: bool) -> None:
     """Fill an empty database with a realistic, deterministic demo catalogue."""
-    from engine.catalog.demo import seed_demo
-    from engine.catalog.models import Product
+    from engine.services import catalog as catalog_service
 
     app.open_db()
-    if if_empty and Product.select().exists():
-        click.echo(f"the catalogue already has {Product.select().count()} products: demo seed skipped")
+    if if_empty and (count := catalog_service.product_count()):
+        click.echo(f"the catalogue already has {count} products: demo seed skipped")
         return
     if sys.stdout.isatty():
         with click.progressbar(length=products, label="Seeding the demo catalogue") as bar:
-            summary = seed_demo(products, seed, progress=bar.update)
+            summary = catalog_service.seed_demo(products, seed, progress=bar.update)
     else:
-        summary = seed_demo(products, seed)
+        summary = catalog_service.seed_demo(products, seed)
     click.echo(
         f"products: {summary.products}\n"
         f"variants: {summary.variants}\n"
@@ -83,14 +82,16 @@ def catalog_import(
     Rejected rows are listed with their line and reason; the others are imported. Exit code 0 when every
     row was imported, 1 when some were rejected, 2 when the file itself is unusable.
     """
-    from engine.catalog.importer import import_file
+    from engine.services import catalog as catalog_service
 
     if delimiter is not None:
         if delimiter not in DELIMITERS:
             raise click.BadParameter("use ';', ',', 'tab' or '|'", param_hint="--delimiter")
         delimiter = DELIMITERS[delimiter]
     app.open_db()
-    report = import_file(file, fmt, delimiter=delimiter, encoding=encoding, create_categories=create_categories)
+    report = catalog_service.import_file(
+        file, fmt, delimiter=delimiter, encoding=encoding, create_categories=create_categories
+    )
     summary = f"created: {report.created}, updated: {report.updated}, rejected: {report.rejected}"
     if report.categories_created:
         summary += f", categories created: {report.categories_created}"

@@ -1,4 +1,5 @@
-"""The catalogue as callers see it: upsert a stream of products with a summary, read one back, delete some.
+"""The catalogue as callers see it: upsert products with a summary, import a file, seed the demo catalogue,
+count, read one back, delete some.
 
 Products are dicts in the canonical product input shape of engine.catalog.store (which validates them).
 """
@@ -12,6 +13,10 @@ from typing import Any
 from peewee import IntegrityError
 
 from engine.catalog import store
+
+# The file import and the demo generator, as the callers of the services reach them
+from engine.catalog.demo import seed_demo as seed_demo
+from engine.catalog.importer import import_file as import_file
 from engine.catalog.models import (
     Category,
     Image,
@@ -95,6 +100,11 @@ def upsert_products(products: Iterable[Mapping[str, Any]]) -> UpsertSummary:
     return upserter.summary
 
 
+def product_count() -> int:
+    """How many products the catalogue holds."""
+    return int(Product.select().count())
+
+
 def get_product(*, id: int | None = None, sku: str | None = None, ean: str | None = None) -> dict[str, Any]:
     """One product in the product input shape, plus id, completeness, grade, created_at and updated_at."""
     if id is not None:
@@ -109,7 +119,7 @@ def get_product(*, id: int | None = None, sku: str | None = None, ean: str | Non
         key = f"id {id}" if id is not None else f"sku {sku!r}" if sku else f"ean {ean!r}"
         raise NotFound(f"no product with {key}")
     data: dict[str, Any] = {name: getattr(product, name) for name in store.TEXT_FIELDS}
-    for name in (*store.MONEY_FIELDS, *store.DECIMAL_FIELDS, *store.INT_FIELDS):
+    for name in (*store.DECIMAL_FIELDS, *store.INT_FIELDS):
         data[name] = getattr(product, name)
     data["tags"] = product.tags or []
     data["attributes"] = product.attributes or {}

@@ -689,7 +689,7 @@ class ExportsClient:
             request = catalog_pb2.GetProductRequest(sku=sku)
         else:
             request = catalog_pb2.GetProductRequest(ean=ean)
-        return product_from_message(self.catalog.GetProduct(request, **self._kw()), output_fields=True)
+        return product_from_message(self.catalog.GetProduct(request, **self._kw()))
 
 
 def _ident(data: Any, key: str) -> str | None:

@@ -1,58 +1,27 @@
-"""Conversions between the API messages and plain Python values, shared by the client and the engine's server.
+"""The client's conversions: plain Python values to request messages, response messages to plain Python values.
 
 A product travels as the dict the engine calls its canonical product input (scalar fields, `category` path,
-`tags`, `attributes`, `images`, `suppliers`, `variants`...); money and measures as decimal text. A template
-spec travels as the dict the engine stores (format, rows, selection, columns, rules, options, file_name,
-delta, images), so that a spec read from the API and sent back is saved unchanged.
+`tags`, `attributes`, `images`, `suppliers`, `variants`...); money and measures as decimal text. Its field list
+is read from the Product message itself (PRODUCT_FIELD_KINDS). A template spec travels as the dict the engine
+stores (format, rows, selection, columns, rules, options, file_name, delta, images), so that a spec read from
+the API and sent back is saved unchanged.
+
+The well-known-type helpers (Struct, Value, Timestamp) and the product field table are also used by the
+engine's server-side conversions (engine.rpc.convert); this package never imports the engine.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.struct_pb2 import Struct, Value
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from pm_exports_client.v1 import catalog_pb2, exports_pb2
-
-TEXT_FIELDS = (
-    "sku",
-    "ean",
-    "upc",
-    "gtin",
-    "mpn",
-    "asin",
-    "title",
-    "description",
-    "short_description",
-    "brand",
-    "status",
-    "currency",
-    "seo_title",
-    "seo_description",
-    "category",
-)
-DECIMAL_FIELDS = (
-    "price",
-    "compare_at_price",
-    "sale_price",
-    "cost_price",
-    "tax_rate",
-    "weight",
-    "width",
-    "height",
-    "depth",
-)
-INT_FIELDS = ("stock",)
-LIST_FIELDS = ("tags", "bullet_points", "extra_categories")
-RELATION_FIELDS = ("images", "suppliers", "variants")
-MAP_FIELDS = ("attributes",)
-INPUT_FIELDS = (*TEXT_FIELDS, *DECIMAL_FIELDS, *INT_FIELDS, *LIST_FIELDS, *MAP_FIELDS, *RELATION_FIELDS)
-OUTPUT_ONLY_FIELDS = ("id", "completeness", "grade", "created_at", "updated_at")
-
 
 # --- well-known types -----------------------------------------------------------------------------------------
 
@@ -262,6 +231,61 @@ def spec_from_message(msg: exports_pb2.TemplateSpec) -> dict[str, Any]:
 
 # --- products -----------------------------------------------------------------------------------------------
 
+# How a Product field travels: "text" (optional string: text, or money and measures as decimal text), "integer"
+# (optional number), "list" (repeated string), "map", "relation" (repeated message: images, suppliers,
+# variants) or "timestamp".
+ProductFieldKind = Literal["text", "integer", "list", "map", "relation", "timestamp"]
+_INTEGER_TYPES = (FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_INT64)
+
+
+def _product_field_kind(field: FieldDescriptor) -> ProductFieldKind:
+    message = field.message_type
+    if message is not None and message.GetOptions().map_entry:
+        return "map"
+    if field.is_repeated:
+        return "list" if message is None else "relation"
+    if message is not None:
+        return "timestamp"
+    return "integer" if field.cpp_type in _INTEGER_TYPES else "text"
+
+
+# The product field list, read from the message (the engine's catalogue field lists are tested against it).
+PRODUCT_FIELD_KINDS: dict[str, ProductFieldKind] = {
+    field.name: _product_field_kind(field) for field in catalog_pb2.Product.DESCRIPTOR.fields
+}
+OUTPUT_ONLY_FIELDS = frozenset({"id", "completeness", "grade", "created_at", "updated_at"})
+INPUT_FIELDS = tuple(name for name in PRODUCT_FIELD_KINDS if name not in OUTPUT_ONLY_FIELDS)
+
+
+def relation_to_python(msg: catalog_pb2.Image | catalog_pb2.SupplierLink | catalog_pb2.Variant) -> dict[str, Any]:
+    """An image, supplier link or variant as a dict: every field, unset ones as None, options as {name: value}."""
+    out: dict[str, Any] = {}
+    for field in msg.DESCRIPTOR.fields:
+        value = getattr(msg, field.name)
+        if field.is_repeated:  # Variant.options
+            out[field.name] = {option.name: option.value for option in value}
+        else:
+            out[field.name] = value if not field.has_presence or msg.HasField(field.name) else None
+    return out
+
+
+def product_field_value(msg: catalog_pb2.Product, name: str) -> Any:
+    """One field of a product message as a plain value: None when an optional field is unset, lists and maps
+    (possibly empty) otherwise. Raises ValueError on a name the Product message does not have."""
+    kind = PRODUCT_FIELD_KINDS.get(name)
+    if kind is None:
+        raise ValueError(f"unknown field {name!r} (known: {', '.join(INPUT_FIELDS)})")
+    value = getattr(msg, name)
+    if kind in ("text", "integer"):
+        return value if msg.HasField(name) else None
+    if kind == "timestamp":
+        return from_timestamp(value) if msg.HasField(name) else None
+    if kind == "map":
+        return dict(value)
+    if kind == "relation":
+        return [relation_to_python(item) for item in value]
+    return list(value)
+
 
 def _text(value: Any) -> str:
     return format(value, "f") if isinstance(value, Decimal) else str(value)
@@ -346,101 +370,36 @@ def _variants(value: Any) -> list[catalog_pb2.Variant]:
     return out
 
 
+_RELATION_MESSAGES = {"images": _images, "suppliers": _suppliers, "variants": _variants}
+
+
 def product_to_message(data: Mapping[str, Any]) -> tuple[catalog_pb2.Product, list[str]]:
     """A product dict as a message, and the update mask that writes exactly its keys (a key whose value is
-    None or empty clears that field). Output-only keys are ignored; raises ValueError on an unknown key."""
-    unknown = sorted(k for k in data if k not in INPUT_FIELDS and k not in OUTPUT_ONLY_FIELDS)
+    None or blank clears that field). Output-only keys are ignored; raises ValueError on an unknown key."""
+    unknown = sorted(k for k in data if k not in PRODUCT_FIELD_KINDS)
     if unknown:
         raise ValueError(f"unknown field(s): {', '.join(unknown)}")
     msg = catalog_pb2.Product()
-    for name in TEXT_FIELDS:
-        if data.get(name) is not None:
-            setattr(msg, name, str(data[name]))
-    for name in DECIMAL_FIELDS:
-        if not _blank(data.get(name)):
-            setattr(msg, name, _text(data[name]))
-    if not _blank(data.get("stock")):
-        msg.stock = _whole("stock", data["stock"])
-    for name in LIST_FIELDS:
-        if name in data:
-            getattr(msg, name).extend(_text_list(name, data[name]))
-    attributes = data.get("attributes")
-    if attributes:
-        if not isinstance(attributes, Mapping):
-            raise ValueError("attributes must be an object of name: value")
-        msg.attributes.update({str(k): str(v) for k, v in attributes.items() if v is not None})
-    if "images" in data:
-        msg.images.extend(_images(data["images"]))
-    if "suppliers" in data:
-        msg.suppliers.extend(_suppliers(data["suppliers"]))
-    if "variants" in data:
-        msg.variants.extend(_variants(data["variants"]))
-    return msg, [k for k in data if k in INPUT_FIELDS]
+    mask = [name for name in data if name not in OUTPUT_ONLY_FIELDS]
+    for name in mask:
+        value, kind = data[name], PRODUCT_FIELD_KINDS[name]
+        if kind == "text" and not _blank(value):
+            setattr(msg, name, _text(value))
+        elif kind == "integer" and not _blank(value):
+            setattr(msg, name, _whole(name, value))
+        elif kind == "list":
+            getattr(msg, name).extend(_text_list(name, value))
+        elif kind == "map" and value:
+            if not isinstance(value, Mapping):
+                raise ValueError(f"{name} must be an object of name: value")
+            getattr(msg, name).update({str(k): str(v) for k, v in value.items() if v is not None})
+        elif kind == "relation":
+            getattr(msg, name).extend(_RELATION_MESSAGES[name](value))
+    return msg, mask
 
 
-def _opt(msg: Any, name: str) -> Any:
-    return getattr(msg, name) if msg.HasField(name) else None
-
-
-def _field_value(msg: catalog_pb2.Product, name: str) -> Any:
-    if name in TEXT_FIELDS or name in DECIMAL_FIELDS or name in INT_FIELDS:
-        return _opt(msg, name)
-    if name in LIST_FIELDS:
-        return list(getattr(msg, name))
-    if name == "attributes":
-        return dict(msg.attributes)
-    if name == "images":
-        return [{"url": i.url, "alt": _opt(i, "alt")} for i in msg.images]
-    if name == "suppliers":
-        return [
-            {
-                "code": s.code,
-                "supplier_sku": _opt(s, "supplier_sku"),
-                "cost_price": _opt(s, "cost_price"),
-                "stock": _opt(s, "stock"),
-            }
-            for s in msg.suppliers
-        ]
-    if name == "variants":
-        return [
-            {
-                "sku": _opt(v, "sku"),
-                "ean": _opt(v, "ean"),
-                "options": {o.name: o.value for o in v.options},
-                "price": _opt(v, "price"),
-                "stock": _opt(v, "stock"),
-                "weight": _opt(v, "weight"),
-                "image_url": _opt(v, "image_url"),
-            }
-            for v in msg.variants
-        ]
-    raise ValueError(f"unknown field {name!r} in the update mask (known: {', '.join(INPUT_FIELDS)})")
-
-
-def product_from_message(
-    msg: catalog_pb2.Product, update_mask: Sequence[str] = (), *, output_fields: bool = False
-) -> dict[str, Any]:
-    """A product message as a dict. With an update mask: exactly the masked fields (unset ones as None or
-    empty, which clears them); without: the fields that are set (lists and maps when not empty). With
-    `output_fields` (a product read back): also the output-only fields, and every list and map field, empty
-    or not. Raises ValueError on an unknown mask path."""
-    data: dict[str, Any] = {}
-    if update_mask:
-        for path in update_mask:
-            data[path] = _field_value(msg, path)
-    else:
-        for name in INPUT_FIELDS:
-            value = _field_value(msg, name)
-            if value is not None and (output_fields or value not in ([], {})):
-                data[name] = value
-    if output_fields:
-        if msg.HasField("id"):
-            data["id"] = msg.id
-        if msg.HasField("completeness"):
-            data["completeness"] = msg.completeness
-        if msg.HasField("grade"):
-            data["grade"] = msg.grade
-        for name in ("created_at", "updated_at"):
-            if msg.HasField(name):
-                data[name] = from_timestamp(getattr(msg, name))
-    return data
+def product_from_message(msg: catalog_pb2.Product) -> dict[str, Any]:
+    """A product read back (GetProduct) as a dict: the optional fields that are set, every list and map field
+    (empty or not), and the output-only fields (id, completeness, grade, created_at, updated_at)."""
+    data = {name: product_field_value(msg, name) for name in PRODUCT_FIELD_KINDS}
+    return {name: value for name, value in data.items() if value is not None}

@@ -1,4 +1,4 @@
-"""Proto <-> domain conversions for the servicer: requests to service arguments, models and dicts to messages."""
+"""Jobs, artifacts, events, templates and previews as messages, and job statuses both ways."""
 
 from __future__ import annotations
 
@@ -8,21 +8,12 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from pm_exports_client.convert import (
-    column_from_message,
-    dict_to_struct,
-    product_from_message,
-    product_to_message,
-    selection_from_message,
-    spec_from_message,
-    spec_to_message,
-    struct_to_dict,
-    to_timestamp,
-)
-from pm_exports_client.v1 import catalog_pb2, exports_pb2
+from pm_exports_client.convert import dict_to_struct, to_timestamp
+from pm_exports_client.v1 import exports_pb2
 
 from engine.errors import InvalidRequest
 from engine.models import JOB_STATUSES, Artifact, ExportJob, Template, TemplateVersion
+from engine.rpc.convert.specs import spec_to_proto
 from engine.services.jobs import artifact_dict
 
 _STATUS_PREFIX = "JOB_STATUS_"
@@ -43,39 +34,6 @@ def status_from_proto(value: int) -> str:
     if name not in JOB_STATUSES:
         raise InvalidRequest(f"not a job status: {name}", "statuses")
     return name
-
-
-# --- export requests ----------------------------------------------------------------------------------------
-
-
-def export_request(definition: exports_pb2.ExportDefinition) -> tuple[str | None, dict[str, Any]]:
-    """(template name or None, overrides for engine.services.exports.resolve_request)."""
-    template = definition.template if definition.HasField("template") else None
-    overrides: dict[str, Any] = {}
-    if definition.HasField("format"):
-        overrides["format"] = definition.format
-    if definition.HasField("selection"):
-        overrides["selection"] = selection_from_message(definition.selection)
-    if definition.columns:
-        overrides["columns"] = [column_from_message(c) for c in definition.columns]
-    if definition.fields:
-        overrides["fields"] = list(definition.fields)
-    if definition.HasField("options"):
-        overrides["options"] = struct_to_dict(definition.options)
-    if definition.HasField("file_name"):
-        overrides["file_name"] = definition.file_name
-    return template, overrides
-
-
-def template_spec(request: Any) -> dict[str, Any] | None:
-    """The spec dict of a Create/UpdateTemplateRequest, or None when it has none; a spec that cannot be read
-    as one (an unknown selection criterion...) is a bad `spec` argument."""
-    if not request.HasField("spec"):
-        return None
-    try:
-        return spec_from_message(request.spec)
-    except ValueError as exc:
-        raise InvalidRequest(str(exc), "spec") from None
 
 
 # --- models to messages -------------------------------------------------------------------------------------
@@ -183,7 +141,7 @@ def template_to_proto(
     )
     _set_time(msg, "created_at", template.created_at)
     _set_time(msg, "updated_at", template.updated_at if updated_at is None else updated_at)
-    msg.spec.CopyFrom(spec_to_message(_json_safe(spec)))
+    msg.spec.CopyFrom(spec_to_proto(_json_safe(spec)))
     # the parts of the spec the message had before `spec`, for the clients that read them
     msg.columns.extend(msg.spec.columns)
     msg.selection.CopyFrom(msg.spec.selection)
@@ -238,23 +196,4 @@ def preview_to_proto(preview: Any) -> exports_pb2.PreviewExportResponse:
             item.ean = e["ean"]
         msg.excluded.append(item)
     msg.excluded_by_rule.update(preview.excluded_by_rule)
-    return msg
-
-
-# --- products -----------------------------------------------------------------------------------------------
-
-
-def product_input(request: catalog_pb2.UpsertProductsRequest) -> dict[str, Any]:
-    """The product input dict of an upsert message; raises ValueError on an unknown update_mask path."""
-    return product_from_message(request.product, list(request.update_mask.paths))
-
-
-def product_to_proto(data: Mapping[str, Any]) -> catalog_pb2.Product:
-    """A product dict of engine.services.catalog.get_product as a message (output-only fields included)."""
-    msg, _mask = product_to_message({k: v for k, v in data.items() if k not in {"created_at", "updated_at"}})
-    msg.id = data["id"]
-    msg.completeness = data["completeness"]
-    msg.grade = data["grade"]
-    _set_time(msg, "created_at", data.get("created_at"))
-    _set_time(msg, "updated_at", data.get("updated_at"))
     return msg
