@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from engine.db import database_proxy, open_database, upgrade
+from engine.db import database_proxy, open_database
+from engine.services.setup import upgrade
 from engine.settings import Settings
 
 PG_URL = os.environ.get("PM_EXPORTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
