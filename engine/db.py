@@ -1,4 +1,4 @@
-"""Database binding (peewee proxy), connection helpers, the schema version and migrate."""
+"""Database binding (peewee proxy), connection helpers, the schema version, migrate and the instance id."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import urlparse
+from weakref import WeakKeyDictionary
 
 from peewee import Database, DatabaseError, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect as connect_url
@@ -101,3 +102,27 @@ def migrate(up_to: int | None = None) -> list[int]:
     """Apply the schema migrations the open database lacks (up to version `up_to`, default all); returns the
     versions applied. Idempotent. `engine.services.setup.upgrade` also installs the data files."""
     return apply_migrations(current_database(), up_to)
+
+
+_instance_ids: WeakKeyDictionary[Database, str] = WeakKeyDictionary()
+
+
+def instance_id() -> str:
+    """The id of the open database's engine instance, read once per database object. Keys shared with other
+    databases (Redis) carry it, so that a new or reset database never sees another one's jobs."""
+    from engine.models import Instance
+
+    db = current_database()
+    cached = _instance_ids.get(db)
+    if cached is not None:
+        return cached
+    try:
+        row = Instance.select(Instance.id).order_by(Instance.created_at).first()
+    except DatabaseError:
+        with suppress(Exception):
+            db.rollback()
+        row = None
+    if row is None:
+        raise ConfigError("the database has no engine instance id yet: run `pm-exports db upgrade`")
+    _instance_ids[db] = cached = str(row.id)
+    return cached

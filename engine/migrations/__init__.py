@@ -19,6 +19,7 @@ from engine.migrations import (
     m0002_api_keys,
     m0003_delta,
     m0004_job_warnings,
+    m0005_job_kinds_instance,
 )
 from engine.migrations.ddl import run_frozen
 
@@ -34,7 +35,7 @@ class Migration:
 
 MIGRATIONS = tuple(
     Migration(module.VERSION, module.DESCRIPTION, module.apply)
-    for module in (m0001_initial, m0002_api_keys, m0003_delta, m0004_job_warnings)
+    for module in (m0001_initial, m0002_api_keys, m0003_delta, m0004_job_warnings, m0005_job_kinds_instance)
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -6,7 +6,7 @@ from engine.catalog.models import CATALOG_MODELS
 from engine.models.auth import API_KEY_ROLES, ApiKey
 from engine.models.delta import DeltaPending, DeltaState
 from engine.models.jobs import JOB_STATUSES, Artifact, ExportJob, JobExclusion, JobWarning
-from engine.models.system import SchemaVersion
+from engine.models.system import Instance, SchemaVersion
 from engine.models.templates import Template, TemplateVersion
 
 ENGINE_MODELS = [
@@ -20,6 +20,7 @@ ENGINE_MODELS = [
     ApiKey,
     DeltaState,
     DeltaPending,
+    Instance,
 ]
 ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]
 
@@ -33,6 +34,7 @@ __all__ = [
     "DeltaPending",
     "DeltaState",
     "ExportJob",
+    "Instance",
     "JobExclusion",
     "JobWarning",
     "SchemaVersion",

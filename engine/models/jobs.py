@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from peewee import (
+    SQL,
     AutoField,
     BigIntegerField,
     CharField,
@@ -20,6 +21,7 @@ JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled", "partia
 
 class ExportJob(BaseModel):
     id = AutoField()
+    kind = CharField(max_length=32, default="export", constraints=[SQL("DEFAULT 'export'")])  # what the job runs
     template_name = CharField(max_length=128, null=True)
     template_version = IntegerField(null=True)
     spec = JSONTextField()  # exact snapshot the job ran with
