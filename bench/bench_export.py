@@ -227,7 +227,8 @@ def _count_products(db_path: Path) -> int | None:
 
 def prepare_database(n: int, bench_dir: Path) -> tuple[Path, str]:
     """Reuse `bench_dir`'s database when it holds exactly n products, else seed a new one. Returns how."""
-    from engine.db import open_database, upgrade
+    from engine.db import open_database
+    from engine.services.setup import upgrade
     from engine.settings import Settings
 
     db_path = _db_path(bench_dir)

@@ -1,22 +1,19 @@
-"""Database binding (peewee proxy), schema migrations and data-file loading for `db upgrade`."""
+"""Database binding (peewee proxy), connection helpers, the schema version, migrate and the instance id."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
+from weakref import WeakKeyDictionary
 
-import orjson
 from peewee import Database, DatabaseError, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 
 from engine.errors import ConfigError
+from engine.migrations import apply_migrations
 from engine.settings import Settings
-
-log = logging.getLogger(__name__)
 
 database_proxy = DatabaseProxy()
 
@@ -101,71 +98,31 @@ def schema_version() -> int | None:
     return int(row.version) if row is not None else None
 
 
-# --- migrations ---------------------------------------------------------------------------------------------
+def migrate(up_to: int | None = None) -> list[int]:
+    """Apply the schema migrations the open database lacks (up to version `up_to`, default all); returns the
+    versions applied. Idempotent. `engine.services.setup.upgrade` also installs the data files."""
+    return apply_migrations(current_database(), up_to)
 
 
-def _migration_1(db: Database) -> None:
-    from engine.catalog.models import CATALOG_MODELS
-    from engine.models import Artifact, ExportJob, JobExclusion, SchemaVersion, Template, TemplateVersion
-
-    db.create_tables([*CATALOG_MODELS, SchemaVersion, Template, TemplateVersion, ExportJob, Artifact, JobExclusion])
+_instance_ids: WeakKeyDictionary[Database, str] = WeakKeyDictionary()
 
 
-def _migration_2(db: Database) -> None:
-    from engine.models import ApiKey
-
-    db.create_tables([ApiKey], safe=True)
-
-
-def _migration_3(db: Database) -> None:
-    from engine.models import DeltaPending, DeltaState
-
-    db.create_tables([DeltaState, DeltaPending], safe=True)
-
-
-def _migration_4(db: Database) -> None:
-    from engine.models import JobWarning
-
-    db.create_tables([JobWarning], safe=True)
-
-
-MIGRATIONS: list[tuple[int, str, Callable[[Database], None]]] = [
-    (1, "initial schema: catalogue, templates, jobs, artifacts", _migration_1),
-    (2, "API keys for the gRPC engine", _migration_2),
-    (3, "delta exports: content hash per product and destination", _migration_3),
-    (4, "job warnings (images that could not be fetched or processed)", _migration_4),
-]
-
-
-def upgrade(settings: Settings) -> dict[str, Any]:
-    """Create or migrate the schema, then load the data files. Idempotent: a second run changes nothing."""
-    from engine.models import SchemaVersion
+def instance_id() -> str:
+    """The id of the open database's engine instance, read once per database object. Keys shared with other
+    databases (Redis) carry it, so that a new or reset database never sees another one's jobs."""
+    from engine.models import Instance
 
     db = current_database()
-    db.create_tables([SchemaVersion], safe=True)
-    applied = {row.version for row in SchemaVersion.select()}
-    done: list[int] = []
-    for version, description, migrate in MIGRATIONS:
-        if version in applied:
-            continue
-        with db.atomic():
-            migrate(db)
-            SchemaVersion.create(version=version, description=description)
-        done.append(version)
-        log.info("migration applied", extra={"version": version, "description": description})
-    loaded = load_data_files()
-    return {"migrations": done, "schema_version": MIGRATIONS[-1][0], "templates": loaded}
-
-
-DATA_DIR = Path(__file__).parent / "data"
-
-
-def load_data_files() -> dict[str, str]:
-    """Install or refresh the predefined templates shipped under engine/data/templates."""
-    from engine.services import templates as template_service
-
-    result: dict[str, str] = {}
-    for path in sorted((DATA_DIR / "templates").glob("*.json")):
-        data = orjson.loads(path.read_bytes())
-        result[data["name"]] = template_service.install_predefined(data)
-    return result
+    cached = _instance_ids.get(db)
+    if cached is not None:
+        return cached
+    try:
+        row = Instance.select(Instance.id).order_by(Instance.created_at).first()
+    except DatabaseError:
+        with suppress(Exception):
+            db.rollback()
+        row = None
+    if row is None:
+        raise ConfigError("the database has no engine instance id yet: run `pm-exports db upgrade`")
+    _instance_ids[db] = cached = str(row.id)
+    return cached

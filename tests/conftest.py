@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
-from engine.db import database_proxy, open_database, upgrade
+from engine.db import database_proxy, open_database
+from engine.services.setup import upgrade
 from engine.settings import Settings
 
 PG_URL = os.environ.get("PM_EXPORTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -30,15 +32,18 @@ def _postgres_available() -> str | None:
     return None
 
 
-def _open_sqlite(settings: Settings) -> Iterator[Settings]:
-    db = open_database(settings)
-    upgrade(settings)
-    yield settings
-    db.close()
-    database_proxy.initialize(None)
-
-
-def _open_postgres(settings: Settings) -> Iterator[Settings]:
+@contextmanager
+def empty_database(backend: str, settings: Settings) -> Iterator[Settings]:
+    """A new database on `backend` ("sqlite": the settings' file, "postgres": a schema of its own), opened and
+    never upgraded; yields the settings bound to it and drops it afterwards."""
+    if backend == "sqlite":
+        db = open_database(settings)
+        try:
+            yield settings
+        finally:
+            db.close()
+            database_proxy.initialize(None)
+        return
     reason = _postgres_available()
     if reason is not None:
         if os.environ.get("CI"):
@@ -54,7 +59,6 @@ def _open_postgres(settings: Settings) -> Iterator[Settings]:
     pg_settings = settings.with_(database_url=f"{PG_URL}?options=-csearch_path%3D{schema}")
     db = open_database(pg_settings)
     try:
-        upgrade(pg_settings)
         yield pg_settings
     finally:
         db.close()
@@ -64,17 +68,22 @@ def _open_postgres(settings: Settings) -> Iterator[Settings]:
         admin.close()
 
 
+def _open_upgraded(backend: str, settings: Settings) -> Iterator[Settings]:
+    with empty_database(backend, settings) as bound:
+        upgrade(bound)
+        yield bound
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db(request, settings) -> Iterator[Settings]:
     """An upgraded, empty database, once on SQLite and once on PostgreSQL; yields the settings bound to it."""
-    opener = _open_sqlite if request.param == "sqlite" else _open_postgres
-    yield from opener(settings)
+    yield from _open_upgraded(request.param, settings)
 
 
 @pytest.fixture
 def sqlite_db(settings) -> Iterator[Settings]:
     """An upgraded, empty SQLite database (for tests that are not about the database backend)."""
-    yield from _open_sqlite(settings)
+    yield from _open_upgraded("sqlite", settings)
 
 
 REDIS_BASE_URL = os.environ.get("PM_EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379")

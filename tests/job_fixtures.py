@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.db import database_proxy, open_database, upgrade
+from engine.db import database_proxy, open_database
+from engine.services.setup import upgrade
 from engine.settings import Settings
 from tests.job_support import Workers
 

@@ -28,8 +28,9 @@ from engine.catalog.models import (
 )
 from engine.catalog.store import upsert_product
 from engine.cli import main
-from engine.db import current_database, database_proxy, open_database, upgrade
+from engine.db import current_database, database_proxy, open_database
 from engine.errors import ConfigError, InvalidRequest
+from engine.services.setup import upgrade
 from engine.settings import Settings
 
 N = 300

@@ -15,12 +15,12 @@ from click.testing import CliRunner
 from pm_exports_client.v1 import catalog_pb2, exports_pb2, exports_pb2_grpc
 
 from engine.cli import main
-from engine.db import DATA_DIR
 from engine.models import ExportJob, JobExclusion, JobWarning, Template
 from engine.pipeline.spec import ExportSpec
 from engine.rpc.interceptors import roles_from_descriptors
 from engine.rpc.servicer import CHUNK_SIZE
 from engine.services.reports import report_csv
+from engine.services.setup import DATA_DIR
 from tests.rpc_support import Engine, rpc_error
 
 pytest_plugins = ["tests.rpc_fixtures"]  # fixtures: engine, engine_factory, engine_any_db

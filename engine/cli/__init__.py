@@ -87,7 +87,7 @@ def db() -> None:
 @handle_errors
 def db_upgrade(app: AppContext) -> None:
     """Create or migrate the schema and load the predefined templates (idempotent)."""
-    from engine.db import upgrade
+    from engine.services.setup import upgrade
 
     app.open_db(require_schema=False)
     result = upgrade(app.settings)

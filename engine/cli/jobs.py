@@ -158,7 +158,7 @@ def run(app: AppContext, workers: int, demo_products: int) -> None:
     """Run the whole stack: database upgrade, demo catalogue, gRPC engine, workers and scheduler."""
     from engine.catalog.demo import seed_demo
     from engine.catalog.models import Product
-    from engine.db import upgrade
+    from engine.services.setup import upgrade
 
     settings = app.settings
     app.open_db(require_schema=False)

@@ -1,0 +1,43 @@
+"""Engine tables beside the catalogue, one module per concept; every name is re-exported here."""
+
+from __future__ import annotations
+
+from engine.catalog.models import CATALOG_MODELS
+from engine.models.auth import API_KEY_ROLES, ApiKey
+from engine.models.delta import DeltaPending, DeltaState
+from engine.models.jobs import JOB_STATUSES, Artifact, ExportJob, JobExclusion, JobWarning
+from engine.models.system import Instance, SchemaVersion
+from engine.models.templates import Template, TemplateVersion
+
+ENGINE_MODELS = [
+    SchemaVersion,
+    Template,
+    TemplateVersion,
+    ExportJob,
+    Artifact,
+    JobExclusion,
+    JobWarning,
+    ApiKey,
+    DeltaState,
+    DeltaPending,
+    Instance,
+]
+ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]
+
+__all__ = [
+    "ALL_MODELS",
+    "API_KEY_ROLES",
+    "ENGINE_MODELS",
+    "JOB_STATUSES",
+    "ApiKey",
+    "Artifact",
+    "DeltaPending",
+    "DeltaState",
+    "ExportJob",
+    "Instance",
+    "JobExclusion",
+    "JobWarning",
+    "SchemaVersion",
+    "Template",
+    "TemplateVersion",
+]
