@@ -3,6 +3,7 @@ SIGKILL of a worker mid-export then resume with the same SHA-256, the running-ex
 
 from __future__ import annotations
 
+import hashlib
 import os
 import time
 from pathlib import Path
@@ -10,11 +11,12 @@ from pathlib import Path
 import pytest
 
 from engine.models import Artifact, ExportJob
-from engine.pipeline.run import ExportRun, sha256_of
+from engine.pipeline.run import ExportRun
 from engine.pipeline.spec import ExportSpec
 from engine.services import jobs as job_service
 from engine.services.exports import resolve_request, run_inline
 from engine.settings import Settings
+from engine.sinks.file import sha256_of
 from tests.job_support import Workers
 
 pytest_plugins = ["tests.job_fixtures"]
@@ -50,10 +52,12 @@ def test_big_export_runs_on_a_worker_streams_progress_and_matches_the_inline_exp
     assert events[-1]["status"] == "succeeded" and events[-1]["processed"] == job.total
     assert any(e.get("rate") for e in events) and any(e.get("eta") is not None for e in events)
     (artifact_info,) = events[-1]["artifacts"]
-    artifact, path = job_service.get_artifact(job.id)
-    assert artifact.sha256 == artifact_info["sha256"] == sha256_of(path)
+    artifact, handle = job_service.open_artifact(stack, job.id)
+    with handle:
+        data = handle.read()
+    assert artifact.sha256 == artifact_info["sha256"] == hashlib.sha256(data).hexdigest()
     _inline_job, inline = run_inline(resolve_request("Standard CSV"), stack, out_dir=stack.var_dir / "inline")
-    assert path.read_bytes() == inline.files[0].path.read_bytes()
+    assert data == inline.files[0].path.read_bytes()
     assert not list(stack.export_dir.glob(".work-*")), (job.id, _inline_job.id)
 
 
@@ -133,34 +137,49 @@ def test_small_exports_complete_at_once_without_a_worker(stack) -> None:
     assert [e["status"] for e in events_until_end(stack, job.id)][-1] == "succeeded"
 
 
-def test_at_most_n_exports_run_at_once_and_the_rest_wait_in_order(redis_url: str) -> None:
+def test_at_most_n_jobs_run_at_once_and_the_rest_wait_in_job_order(redis_url: str, sqlite_db) -> None:
     from redis import Redis
 
-    from engine.jobs.slots import ExportSlots
+    from engine.jobs.slots import JobSlots
 
-    slots = ExportSlots(Redis.from_url(redis_url), limit=2, lease_seconds=30)
-    assert not slots.try_acquire(3) or True  # 3 arrives first but 1 and 2 are older: order is by job id
+    slots = JobSlots(Redis.from_url(redis_url), limit=2, lease_seconds=30)
+    assert slots.admit(3) == [3]  # a free slot and nobody waiting: 3 runs
     slots.release(3)
-    assert slots.try_acquire(1) and slots.try_acquire(2)
-    assert not slots.try_acquire(3) and not slots.try_acquire(4)
-    slots.release(1)
-    assert not slots.try_acquire(4), "job 3 waits in front of job 4"
-    assert slots.try_acquire(3)
-    assert slots.running() == [2, 3]
+    assert slots.admit(2) == [2] and slots.admit(1) == [1]
+    assert slots.admit(4) == [] and slots.admit(3) == [], "no slot free: both wait"
+    assert slots.waiting() == [3, 4], "in job order, whoever arrived first"
+    assert slots.release(1) == [3], "freeing a slot admits the oldest waiting job"
+    assert slots.running() == [2, 3] and slots.waiting() == [4]
+    assert slots.admit(3) == [3], "a job takes the slot reserved for it"
+    assert slots.release(4) == [] and slots.waiting() == [], "a waiting job leaves the line (cancelled)"
+
+
+def test_an_expired_lease_frees_its_slot_for_the_next_waiting_job(redis_url: str, sqlite_db) -> None:
+    from redis import Redis
+
+    from engine.jobs.slots import JobSlots
+
+    slots = JobSlots(Redis.from_url(redis_url), limit=1, lease_seconds=30)
+    assert slots.admit(1) == [1] and slots.admit(2) == []
+    slots.redis.zadd(slots.running_key, {"1": time.time() - 1})  # job 1's worker stopped reporting
+    assert not slots.holds_lease(1)
+    assert slots.admit_waiting() == [2]
+    assert slots.holds_lease(2) and slots.waiting() == []
 
 
 def test_a_running_job_without_a_lease_is_queued_again(stack) -> None:
-    from engine.jobs.queues import key, redis_for
-    from engine.jobs.tasks import recover_abandoned
+    from engine.jobs.queues import redis_for
+    from engine.jobs.state import job_key
+    from engine.jobs.tasks import watch_jobs
 
     request = resolve_request("Standard CSV")
     job = ExportJob.create(template_name="Standard CSV", spec=request.spec.to_dict(), status="running", total=10)
     inline = ExportJob.create(template_name="Standard CSV", spec=request.spec.to_dict(), status="running", total=10)
-    redis_for(stack).set(key("job", job.id, "attempt"), 1)  # only queued jobs belong to workers
-    assert recover_abandoned(stack) == [job.id]
+    redis_for(stack).set(job_key(job.id, "attempt"), 1)  # only queued jobs belong to workers
+    assert watch_jobs(stack) == [job.id]
     assert ExportJob.get_by_id(inline.id).status == "running"
     assert ExportJob.get_by_id(job.id).status == "queued"
-    assert recover_abandoned(stack) == []
+    assert watch_jobs(stack) == []
 
 
 def test_retry_runs_a_failed_job_again(stack) -> None:
@@ -178,7 +197,10 @@ def test_expired_artifacts_are_purged(stack) -> None:
     from engine.jobs import tasks
 
     job = job_service.create_export(stack, "Standard CSV", {"selection": {"ids": [1, 2, 3]}})
-    artifact, path = job_service.get_artifact(job.id)
+    artifact, handle = job_service.open_artifact(stack, job.id)
+    handle.close()
+    path = Path(Artifact.get_by_id(artifact.id).location)
+    assert path.is_file()
     Artifact.update(expires_at=dt.datetime(2000, 1, 1)).where(Artifact.id == artifact.id).execute()
     cache = stack.var_dir / "cache" / "images" / "processed"
     cache.mkdir(parents=True)
@@ -204,21 +226,15 @@ def test_watching_a_finished_job_whose_events_are_gone_gives_its_final_state(sta
     assert only["status"] == "succeeded" and only["seq"] == 1 and only["artifacts"]
 
 
-class _FakeRqJob:
-    def __init__(self, retries_left: int) -> None:
-        self.retries_left = retries_left
-
-
 @pytest.mark.parametrize("retries_left", [2, 0])
 def test_a_transient_failure_is_retried_then_gives_up(stack, monkeypatch: pytest.MonkeyPatch, retries_left) -> None:
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     from engine.errors import RetryableError
-    from engine.jobs import tasks
+    from engine.jobs import runner
 
     request = resolve_request("Standard CSV")
     job = ExportJob.create(template_name="Standard CSV", spec=request.spec.to_dict(), status="queued", total=10)
-    monkeypatch.setattr(tasks, "get_current_job", lambda: _FakeRqJob(retries_left))
 
     def blip(self):
         raise RedisConnectionError("Connection reset by peer")
@@ -226,11 +242,11 @@ def test_a_transient_failure_is_retried_then_gives_up(stack, monkeypatch: pytest
     monkeypatch.setattr(ExportRun, "execute", blip)
     if retries_left:
         with pytest.raises(RetryableError, match="Connection reset"):
-            tasks.execute_job(job.id, stack)
+            runner.execute(job.id, stack, can_retry=lambda: True)
         after = ExportJob.get_by_id(job.id)
         assert (after.status, after.phase) == ("queued", "retrying")
     else:
-        assert tasks.execute_job(job.id, stack) == "failed"
+        assert runner.execute(job.id, stack, can_retry=lambda: False).status == "failed"
         after = ExportJob.get_by_id(job.id)
         assert after.status == "failed" and after.error.startswith("gave up after retries")
 
@@ -257,3 +273,47 @@ def test_with_a_limit_of_one_two_workers_run_the_exports_one_after_the_other(sta
         assert done_second.started_at >= done_first.finished_at.replace(microsecond=0)
     finally:
         pool.stop_all()
+
+
+def test_a_job_waiting_for_a_slot_gives_its_worker_back(stack) -> None:
+    """With a limit of one, the second export waits off the worker: that worker runs other work meanwhile."""
+    from rq.job import Job as RqJob
+
+    from engine.jobs.queues import get_queue, redis_for
+
+    limited = stack.with_(max_running_exports=1, job_lease_seconds=15)
+    pool = Workers(limited)
+    try:
+        first = job_service.create_export(limited, "Full catalogue XLSX")
+        pool.start()
+        wait_for(lambda: ExportJob.get_by_id(first.id).status == "running", message="the first export to run")
+        second = job_service.create_export(limited, "Standard CSV")
+        pool.start()
+        wait_for(lambda: ExportJob.get_by_id(second.id).phase == "waiting", message="the second export to wait")
+        other = get_queue(limited, "exports").enqueue("engine.jobs.tasks.purge_expired_artifacts")
+        wait_for(
+            lambda: RqJob.fetch(other.id, connection=redis_for(limited)).get_status() == "finished",
+            message="other work to run while an export waits for its slot",
+        )
+        assert ExportJob.get_by_id(first.id).status == "running"
+        assert ExportJob.get_by_id(second.id).status == "queued"
+        events = events_until_end(limited, second.id)
+        assert events[-1]["status"] == "succeeded"
+        assert "waiting for a slot" in [e.get("message") for e in events]
+        assert ExportJob.get_by_id(second.id).started_at >= ExportJob.get_by_id(first.id).finished_at.replace(
+            microsecond=0
+        )
+    finally:
+        pool.stop_all()
+
+
+def test_cancelling_a_waiting_job_takes_it_out_of_the_line(stack) -> None:
+    from engine.jobs.tasks import slots_for
+
+    limited = stack.with_(max_running_exports=1)
+    slots = slots_for(limited)
+    assert slots.admit(10_000) == [10_000]  # another job holds the only slot
+    job = job_service.create_export(limited, "Standard CSV")
+    assert slots.admit(job.id) == [] and slots.is_waiting(job.id)
+    cancelled = job_service.cancel_job(limited, job.id)
+    assert cancelled.status == "cancelled" and not slots.is_waiting(job.id)

@@ -18,9 +18,9 @@ import pytest
 
 from engine.errors import EmptySelection, InvalidRequest, OutputError, TemplateError
 from engine.models import Artifact, ExportJob, JobExclusion
-from engine.pipeline.run import sha256_of
 from engine.services.exports import resolve_request, run_inline
 from engine.settings import Settings
+from engine.sinks.file import sha256_of
 from tests.small_catalog import build_small_catalog
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -171,7 +171,7 @@ def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: b
         f"exported of {result.total} selected in {result.seconds:.1f} s ({rate:,.0f} products/s)"
     )
     for f in result.files:
-        click.echo(f"  {f.path}  {human_size(f.size)}  {plural(f.rows, 'row')}  sha256 {f.sha256[:12]}…")
+        click.echo(f"  {f.path or f.location}  {human_size(f.size)}  {plural(f.rows, 'row')}  sha256 {f.sha256[:12]}…")
     if request.spec.delta:
         click.echo(f"delta: {result.unchanged} unchanged since the last run (not exported), {result.removed} removed")
     if result.warnings:

@@ -13,7 +13,10 @@ from typing import Any
 import orjson
 from redis import Redis
 
-from engine.jobs.queues import key
+from engine.jobs.queues import redis_for
+from engine.jobs.state import job_key
+from engine.models import Artifact, ExportJob
+from engine.settings import Settings
 
 _PUBLISH = """
 local seq = redis.call('INCR', KEYS[2])
@@ -27,11 +30,55 @@ TERMINAL = frozenset({"succeeded", "failed", "cancelled", "partial"})
 
 
 def stream_key(job_id: int) -> str:
-    return key("job", job_id, "events")
+    return job_key(job_id, "events")
 
 
 def seq_key(job_id: int) -> str:
-    return key("job", job_id, "seq")
+    return job_key(job_id, "seq")
+
+
+def events_for(settings: Settings) -> JobEvents:
+    return JobEvents(redis_for(settings), settings.events_maxlen)
+
+
+def artifact_dict(a: Artifact) -> dict[str, Any]:
+    return {
+        "id": a.id,
+        "name": a.name,
+        "format": a.format,
+        "content_type": a.content_type,
+        "rows": a.rows,
+        "size": a.size,
+        "sha256": a.sha256,
+        "created_at": a.created_at.isoformat(),
+        "expires_at": a.expires_at.isoformat(),
+    }
+
+
+def job_event(job: ExportJob, **extra: Any) -> dict[str, Any]:
+    """The event describing a job's current state (counters from the job row; files once it ended)."""
+    event: dict[str, Any] = {
+        "status": job.status,
+        "phase": job.phase,
+        "total": job.total,
+        "processed": job.processed,
+        "exported": job.exported,
+        "excluded": job.excluded,
+        "failed": job.failed,
+    }
+    if job.status in TERMINAL:
+        event["artifacts"] = [
+            artifact_dict(a) for a in Artifact.select().where(Artifact.job == job.id).order_by(Artifact.id)
+        ]
+        if job.error:
+            event["message"] = job.error
+    event.update(extra)
+    return event
+
+
+def publish_state(settings: Settings, job_id: int, **extra: Any) -> int:
+    """Publish the job's current state (read from its row) as its next event."""
+    return events_for(settings).publish(job_id, job_event(ExportJob.get_by_id(job_id), **extra))
 
 
 class JobEvents:

@@ -1,4 +1,4 @@
-"""Redis connection and the RQ queues (exports, push, deliver, maintenance)."""
+"""Redis connection, the RQ queues (exports, push, deliver, maintenance) and the engine's Redis keys."""
 
 from __future__ import annotations
 
@@ -30,4 +30,8 @@ def get_queue(settings: Settings, name: str = "exports") -> Queue:
 
 
 def key(*parts: object) -> str:
-    return ":".join([KEY_PREFIX, *map(str, parts)])
+    """A Redis key of this engine: prefixed with the open database's instance id, so that two databases sharing
+    one Redis (or a database created anew beside an old Redis) never read each other's jobs."""
+    from engine.db import instance_id
+
+    return ":".join([KEY_PREFIX, instance_id(), *map(str, parts)])

@@ -14,19 +14,20 @@ from rq import SimpleWorker
 
 from engine.db import connection
 from engine.jobs.queues import QUEUE_NAMES, get_queue, redis_for
-from engine.jobs.tasks import recover_abandoned, set_runtime_settings
+from engine.jobs.tasks import set_runtime_settings, watch_jobs
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
 def watch_abandoned(settings: Settings, stop: threading.Event) -> None:
-    """Every third of a lease, queue again the running jobs whose worker stopped reporting."""
+    """Every third of a lease, queue again the running jobs whose worker stopped reporting, and the waiting
+    jobs for which a slot is free."""
     interval = max(1.0, settings.job_lease_seconds / 3)
     while True:
         try:
             with connection():
-                recover_abandoned(settings)
+                watch_jobs(settings)
         except Exception:
             log.exception("looking for abandoned jobs failed; trying again later")
         if stop.wait(interval):

@@ -32,6 +32,9 @@ SELECTION_KEYS = {
 }
 DEFAULT_FILE_NAME = "{template}-{datetime}.{format}"
 DEFAULT_STATUSES = ["active"]
+DEFAULT_SINK = "file"
+MAX_DELIVERIES = 20
+DELIVERY_KEYS = {"integration", "path"}
 
 
 def _check_selection(selection: Mapping[str, Any]) -> dict[str, Any]:
@@ -63,6 +66,45 @@ def _check_selection(selection: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _check_deliveries(deliveries: Any) -> list[dict[str, Any]]:
+    """Where the files go after the export: integration names and target path patterns (relative, confined)."""
+    from engine.pipeline.naming import check_pattern
+
+    if not isinstance(deliveries, list):
+        raise TemplateError("must be a list of {integration, path}", "deliveries")
+    if len(deliveries) > MAX_DELIVERIES:
+        raise TemplateError(f"at most {MAX_DELIVERIES} deliveries", "deliveries")
+    out = []
+    for n, delivery in enumerate(deliveries):
+        where = f"deliveries[{n}]"
+        if not isinstance(delivery, Mapping):
+            raise TemplateError("must be an object {integration, path}", where)
+        unknown = set(delivery) - DELIVERY_KEYS
+        if unknown:
+            raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", where)
+        integration = delivery.get("integration")
+        if not isinstance(integration, str) or not 1 <= len(integration.strip()) <= 128:
+            raise TemplateError("names an integration (1 to 128 characters)", f"{where}.integration")
+        item: dict[str, Any] = {"integration": integration.strip()}
+        path = delivery.get("path")
+        if path is not None:
+            if not isinstance(path, str) or len(path) > 1024:
+                raise TemplateError("must be a text of at most 1024 characters", f"{where}.path")
+            parts = path.replace("\\", "/").split("/")
+            if path.startswith(("/", "\\")) or ".." in parts:
+                raise TemplateError(
+                    "must stay inside the destination's folder (no leading / and no ..)", f"{where}.path"
+                )
+            if path:
+                try:
+                    check_pattern(path)
+                except TemplateError as exc:
+                    raise TemplateError(exc.reason, f"{where}.path") from None
+            item["path"] = path
+        out.append(item)
+    return out
+
+
 @dataclass
 class ExportSpec:
     format: str
@@ -74,11 +116,14 @@ class ExportSpec:
     rows: str = "product"
     delta: bool = False  # only products whose content changed since the last successful run, plus removals
     images: dict[str, Any] = field(default_factory=dict)  # image mode and optimisation (pipeline.images)
+    sink: str = DEFAULT_SINK  # where the rows go: "file" (a format, then the artifact store); shop pushes next
+    deliveries: list[dict[str, Any]] = field(default_factory=list)  # {"integration": name, "path": pattern}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExportSpec:
         """Build and fully validate a spec (format, options, columns, rules, selection)."""
         known = {"format", "columns", "selection", "options", "rules", "file_name", "rows", "delta", "images"}
+        known |= {"sink", "deliveries"}
         unknown = set(data) - known
         if unknown:
             raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", "template")
@@ -94,6 +139,8 @@ class ExportSpec:
             rows=str(data.get("rows") or "product"),
             delta=data.get("delta", False),
             images=dict(data.get("images") or {}),
+            sink=str(data.get("sink") or DEFAULT_SINK),
+            deliveries=_check_deliveries(data.get("deliveries") or []),
         )
         if not isinstance(spec.delta, bool):
             raise TemplateError("must be true or false", "delta")
@@ -105,7 +152,9 @@ class ExportSpec:
         from engine.pipeline.mapping import compile_columns
         from engine.pipeline.naming import check_pattern
         from engine.pipeline.validate import compile_rules
+        from engine.sinks.registry import get_sink
 
+        get_sink(self.sink)
         writer = get_writer(self.format)
         writer.validate_options(self.options)
         if not self.columns:
@@ -129,6 +178,9 @@ class ExportSpec:
             "rows": self.rows,
             "delta": self.delta,
             "images": copy.deepcopy(self.images),
+            # only when set, so that the specs (and job snapshots) of file exports read as they always did
+            **({"sink": self.sink} if self.sink != DEFAULT_SINK else {}),
+            **({"deliveries": copy.deepcopy(self.deliveries)} if self.deliveries else {}),
         }
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ExportSpec:

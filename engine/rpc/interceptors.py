@@ -39,7 +39,7 @@ from engine.errors import (
     RowRejected,
     Unauthenticated,
 )
-from engine.models import ApiKey
+from engine.services.views import ApiKeyView
 
 log = logging.getLogger("engine.rpc")
 
@@ -47,7 +47,7 @@ PUBLIC_SERVICES = frozenset(
     {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection", "grpc.reflection.v1.ServerReflection"}
 )
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
-_caller: contextvars.ContextVar[ApiKey | None] = contextvars.ContextVar("rpc_caller", default=None)
+_caller: contextvars.ContextVar[ApiKeyView | None] = contextvars.ContextVar("rpc_caller", default=None)
 
 # Engine errors -> status codes, first match wins; their message (which names the field) goes to the client.
 STATUS_FOR_ERROR: Sequence[tuple[tuple[type[BaseException], ...], grpc.StatusCode]] = (
@@ -62,7 +62,7 @@ STATUS_FOR_ERROR: Sequence[tuple[tuple[type[BaseException], ...], grpc.StatusCod
 BACKEND_ERRORS = (RedisConnectionError, RedisTimeoutError, OperationalError, InterfaceError)
 
 
-def current_caller() -> ApiKey:
+def current_caller() -> ApiKeyView:
     """The API key of the call being served (set by the interceptor)."""
     key = _caller.get()
     if key is None:  # pragma: no cover - every servicer method runs behind the interceptor
@@ -122,7 +122,7 @@ class _Call:
         self.authorization = str(metadata.get("authorization", ""))
         self.key_name: str | None = None
         self.code = grpc.StatusCode.OK
-        self._token: contextvars.Token[ApiKey | None] | None = None
+        self._token: contextvars.Token[ApiKeyView | None] | None = None
         context.set_trailing_metadata((("x-request-id", self.request_id),))
 
     def begin(self) -> None:

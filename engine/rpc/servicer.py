@@ -109,18 +109,16 @@ class ExportServicer(exports_pb2_grpc.ExportServiceServicer):
     def DownloadArtifact(
         self, request: exports_pb2.DownloadArtifactRequest, context: grpc.ServicerContext
     ) -> Iterator[Any]:
-        artifact, path = jobs.get_artifact(
+        artifact, handle = jobs.open_artifact(
+            self.settings,
             request.job_id,
             artifact_id=request.artifact_id if request.HasField("artifact_id") else None,
             name=request.name if request.HasField("name") else None,
+            offset=request.offset,
         )
-        if not 0 <= request.offset <= artifact.size:
-            raise InvalidRequest(f"must be between 0 and the file size ({artifact.size})", "offset")
-        info = convert.artifact_to_proto(artifact)
         release_db_connection()
-        yield exports_pb2.DownloadArtifactResponse(info=info)
-        with path.open("rb") as handle:
-            handle.seek(request.offset)
+        with handle:
+            yield exports_pb2.DownloadArtifactResponse(info=convert.artifact_to_proto(artifact))
             while context.is_active():
                 chunk = handle.read(CHUNK_SIZE)
                 if not chunk:

@@ -14,6 +14,7 @@ import secrets
 from engine.catalog.models import utcnow
 from engine.errors import InvalidRequest, NotFound, PermissionDenied, Unauthenticated
 from engine.models import API_KEY_ROLES, ApiKey
+from engine.services.views import ApiKeyView
 
 KEY_SCHEME = "pmx"
 ROLE_RANK = {role: rank for rank, role in enumerate(API_KEY_ROLES, start=1)}
@@ -24,8 +25,8 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(name: str, role: str) -> tuple[str, ApiKey]:
-    """Make a key; returns (the plaintext key, shown this once, and its row)."""
+def create_api_key(name: str, role: str) -> tuple[str, ApiKeyView]:
+    """Make a key; returns (the plaintext key, shown this once, and the key's view)."""
     name = (name or "").strip()
     if not name or len(name) > 128:
         raise InvalidRequest("must be 1 to 128 characters", "name")
@@ -37,10 +38,10 @@ def create_api_key(name: str, role: str) -> tuple[str, ApiKey]:
             break
     key = f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
     row = ApiKey.create(name=name, role=role, prefix=prefix, key_hash=_hash(key))
-    return key, row
+    return key, ApiKeyView.of(row)
 
 
-def authenticate(key: str | None) -> ApiKey:
+def authenticate(key: str | None) -> ApiKeyView:
     """The active key matching `key`; raises Unauthenticated otherwise."""
     if not key:
         raise Unauthenticated("no API key: send the metadata 'authorization: Bearer <key>'")
@@ -59,23 +60,23 @@ def authenticate(key: str | None) -> ApiKey:
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
         ApiKey.update(last_used_at=now).where(ApiKey.id == row.id).execute()
         row.last_used_at = now
-    return row
+    return ApiKeyView.of(row)
 
 
-def require_role(key: ApiKey, role: str) -> None:
+def require_role(key: ApiKeyView, role: str) -> None:
     """Raise PermissionDenied unless `key` has `role` or a higher one."""
     if ROLE_RANK.get(key.role, 0) < ROLE_RANK[role]:
         raise PermissionDenied(f"API key {key.name!r} has the role {key.role}; this needs {role}")
 
 
-def list_api_keys(*, include_revoked: bool = True) -> list[ApiKey]:
+def list_api_keys(*, include_revoked: bool = True) -> list[ApiKeyView]:
     query = ApiKey.select().order_by(ApiKey.id)
     if not include_revoked:
         query = query.where(ApiKey.revoked_at.is_null())
-    return list(query)
+    return [ApiKeyView.of(k) for k in query]
 
 
-def revoke_api_key(prefix_or_id: str | int) -> ApiKey:
+def revoke_api_key(prefix_or_id: str | int) -> ApiKeyView:
     """Revoke a key by id or prefix (a whole key works too). Revoking a revoked key changes nothing."""
     ident = str(prefix_or_id).strip()
     if ident.startswith(f"{KEY_SCHEME}_"):
@@ -88,4 +89,4 @@ def revoke_api_key(prefix_or_id: str | int) -> ApiKey:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         row.save()
-    return row
+    return ApiKeyView.of(row)

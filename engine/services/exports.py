@@ -1,21 +1,20 @@
-"""Exports: build the spec of a request (template + overrides), run it, record the job and its artifacts."""
+"""Exports: build the spec of a request (template + overrides), record its job, run it inline when asked."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.catalog.models import utcnow
-from engine.db import current_database
-from engine.errors import ExportsError
-from engine.models import Artifact, ExportJob
-from engine.pipeline.run import ExportResult, ExportRun, Progress
+from engine.jobs import runner
+from engine.jobs.queues import redis_for
+from engine.jobs.state import reset_job_keys
+from engine.models import ExportJob
+from engine.pipeline.run import ExportResult, Progress
 from engine.pipeline.spec import ExportSpec
-from engine.services.reports import exclusion_recorder, warning_recorder
 from engine.services.templates import get_template
+from engine.services.views import JobView
 from engine.settings import Settings
 
 # The predefined template used when a request names a format but no template.
@@ -35,11 +34,19 @@ class ResolvedRequest:
     template_name: str
     template_version: int | None
 
-    def new_job(self, **state: Any) -> ExportJob:
-        """Record a job of this request: the template it came from and the exact spec snapshot it runs."""
+    def new_job(self, settings: Settings | None, **state: Any) -> ExportJob:
+        """Record a job of this request: the template it came from and the exact spec snapshot it runs. With
+        `settings`, Redis forgets anything it still held under the new id (a restored database reuses ids);
+        None for the CLI's one-off exports, which need no Redis."""
         job: ExportJob = ExportJob.create(
-            template_name=self.template_name, template_version=self.template_version, spec=self.spec.to_dict(), **state
+            kind="export",
+            template_name=self.template_name,
+            template_version=self.template_version,
+            spec=self.spec.to_dict(),
+            **state,
         )
+        if settings is not None:
+            reset_job_keys(redis_for(settings), job.id)
         return job
 
 
@@ -85,59 +92,20 @@ def run_inline(
     requested_by: str = "cli",
     on_progress: Callable[[Progress], None] | None = None,
     allow_empty: bool = False,
-) -> tuple[ExportJob, ExportResult]:
-    """Run an export in this process, recording the job, its exclusions and its artifacts."""
-    job = request.new_job(status="running", phase="selecting", requested_by=requested_by, started_at=utcnow())
+) -> tuple[JobView, ExportResult]:
+    """Run an export in this process through the job runner, without Redis; raises the error that ended it."""
+    from engine.services.jobs import get_job
 
-    run = ExportRun(
-        request.spec,
+    job = request.new_job(None, status="queued", phase="queued", requested_by=requested_by)
+    ended = runner.execute(
+        job.id,
         settings,
-        template_name=request.template_name,
+        channel=runner.LocalChannel(),
         out_dir=out_dir,
         allow_empty=allow_empty,
-        on_progress=on_progress,
-        on_exclusions=exclusion_recorder(job.id),
-        on_warnings=warning_recorder(job.id),
-        job_id=job.id,
+        observer=on_progress,
     )
-    try:
-        result = run.execute()
-    except ExportsError as exc:
-        job.status, job.error, job.finished_at = "failed", str(exc), utcnow()
-        job.save()
-        raise
-    record_success(job.id, result, settings, delta=request.spec.delta)
-    return ExportJob.get_by_id(job.id), result
-
-
-def record_success(job_id: int, result: ExportResult, settings: Settings, *, delta: bool = False) -> None:
-    """Record a finished run: its artifacts (kept `artifact_retention_days`), counters and report, in one
-    transaction; the job becomes succeeded."""
-    created = utcnow()
-    expires = created + dt.timedelta(days=settings.artifact_retention_days)
-    with current_database().atomic():
-        for f in result.files:
-            Artifact.create(
-                job=job_id,
-                name=f.path.name,
-                format=f.format,
-                content_type=f.content_type,
-                rows=f.rows,
-                size=f.size,
-                sha256=f.sha256,
-                location=str(f.path.resolve()),
-                created_at=created,
-                expires_at=expires,
-            )
-        job = ExportJob.get_by_id(job_id)
-        job.status, job.phase, job.error, job.finished_at, job.checkpoint = "succeeded", "done", None, utcnow(), None
-        job.total, job.processed = result.total, result.exported + result.excluded + result.unchanged
-        job.exported, job.excluded = result.exported, result.excluded
-        job.report = {
-            **(job.report or {}),
-            "excluded_by_rule": result.excluded_by_rule,
-            "seconds": round(result.seconds, 3),
-            **({"unchanged": result.unchanged, "removed": result.removed} if delta else {}),
-            **({"warnings": result.warnings} if result.warnings else {}),
-        }
-        job.save()
+    if ended.error is not None:
+        raise ended.error
+    assert ended.outcome is not None
+    return get_job(job.id), ended.outcome.detail

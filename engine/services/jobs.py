@@ -1,5 +1,6 @@
 """Export jobs: create (inline when small, else queued on RQ), inspect, list, cancel, retry, watch, download,
-preview. The gRPC servicer, the console and the scheduler call these; none of them touches RQ directly."""
+preview. The gRPC servicer, the CLI, the console and the scheduler call these; none of them touches RQ directly.
+Jobs and artifacts come back as plain views (engine.services.views)."""
 
 from __future__ import annotations
 
@@ -9,60 +10,28 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from engine.catalog.models import utcnow
 from engine.errors import InvalidRequest, InvalidState, NotFound
-from engine.jobs.events import TERMINAL, JobEvents
-from engine.jobs.queues import key, redis_for
+from engine.jobs import runner
+from engine.jobs.events import TERMINAL, events_for, job_event, publish_state
+from engine.jobs.queues import redis_for
+from engine.jobs.runner import work_dir
+from engine.jobs.state import request_cancel, reset_job_keys
+from engine.jobs.tasks import enqueue_job, requeue_admitted, slots_for
 from engine.models import JOB_STATUSES, Artifact, ExportJob
 from engine.pipeline.mapping import compile_columns
 from engine.pipeline.select import ProductLoader, count_selected, selection_where
 from engine.pipeline.validate import compile_rules
 from engine.services.exports import ResolvedRequest, resolve_request
+from engine.services.views import ArtifactView, JobView, job_views
 from engine.settings import Settings
+from engine.storage import open_store
 
 MAX_PAGE_SIZE = 200
-
-
-def events_for(settings: Settings) -> JobEvents:
-    return JobEvents(redis_for(settings), settings.events_maxlen)
-
-
-def job_event(job: ExportJob, **extra: Any) -> dict[str, Any]:
-    """The event describing a job's current state (counters from the job row)."""
-    event: dict[str, Any] = {
-        "status": job.status,
-        "phase": job.phase,
-        "total": job.total,
-        "processed": job.processed,
-        "exported": job.exported,
-        "excluded": job.excluded,
-        "failed": job.failed,
-    }
-    if job.status in TERMINAL:
-        event["artifacts"] = [artifact_dict(a) for a in job.artifacts.order_by(Artifact.id)]
-        if job.error:
-            event["message"] = job.error
-    event.update(extra)
-    return event
-
-
-def artifact_dict(a: Artifact) -> dict[str, Any]:
-    return {
-        "id": a.id,
-        "name": a.name,
-        "format": a.format,
-        "content_type": a.content_type,
-        "rows": a.rows,
-        "size": a.size,
-        "sha256": a.sha256,
-        "created_at": a.created_at.isoformat(),
-        "expires_at": a.expires_at.isoformat(),
-    }
 
 
 def create_export(
@@ -72,30 +41,30 @@ def create_export(
     *,
     requested_by: str = "api",
     inline_allowed: bool = True,
-) -> ExportJob:
+) -> JobView:
     """Create an export job. Fewer than `settings.inline_threshold` products run now, in this process; bigger
     ones are queued for a worker. Raises TemplateError/InvalidRequest naming the bad part of the request."""
     request = resolve_request(template, overrides)
     total = count_selected(selection_where(request.spec.selection, request.spec.statuses))
-    job = request.new_job(status="queued", phase="queued", requested_by=requested_by, total=total)
-    events = events_for(settings)
-    events.publish(job.id, job_event(job))
+    job = request.new_job(settings, status="queued", phase="queued", requested_by=requested_by, total=total)
+    publish_state(settings, job.id)
     if inline_allowed and total < settings.inline_threshold:
-        from engine.jobs.tasks import execute_job
-
-        execute_job(job.id, settings)
+        runner.execute(job.id, settings)
     else:
-        from engine.jobs.tasks import enqueue_job
-
-        enqueue_job(settings, job.id)
-    return ExportJob.get_by_id(job.id)
+        enqueue_job(settings, job.id, job.kind)
+    return get_job(job.id)
 
 
-def get_job(job_id: int) -> ExportJob:
+def _job_row(job_id: int) -> ExportJob:
     job = ExportJob.get_or_none(ExportJob.id == job_id)
     if job is None:
         raise NotFound(f"no export job {job_id}")
     return job
+
+
+def get_job(job_id: int) -> JobView:
+    (view,) = job_views([_job_row(job_id)])
+    return view
 
 
 def _encode_token(last_id: int) -> str:
@@ -118,7 +87,7 @@ def list_jobs(
     created_before: dt.datetime | None = None,
     page_size: int = 50,
     page_token: str | None = None,
-) -> tuple[list[ExportJob], str]:
+) -> tuple[list[JobView], str]:
     """Jobs newest first, filtered; returns (jobs, next_page_token or "")."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"must be between 1 and {MAX_PAGE_SIZE}", "page_size")
@@ -141,47 +110,39 @@ def list_jobs(
     jobs = list(query.limit(page_size + 1))
     more = len(jobs) > page_size
     jobs = jobs[:page_size]
-    return jobs, _encode_token(jobs[-1].id) if more else ""
+    return job_views(jobs), _encode_token(jobs[-1].id) if more else ""
 
 
-def cancel_key(job_id: int) -> str:
-    return key("job", job_id, "cancel")
-
-
-def cancel_job(settings: Settings, job_id: int) -> ExportJob:
-    """Ask a job to stop. A queued job is cancelled at once; a running one stops within one chunk and its
-    partial files are removed; a "running" job that no worker holds any more (its worker died and nothing
-    resumed it yet) is cancelled at once too. Cancelling a finished job is an InvalidState error."""
-    from engine.jobs.tasks import slots_for, work_dir
-
-    job = get_job(job_id)
+def cancel_job(settings: Settings, job_id: int) -> JobView:
+    """Ask a job to stop. A queued (or waiting) job is cancelled at once; a running one stops within one chunk
+    and its partial files are removed; a "running" job that no worker holds any more (its worker died and
+    nothing resumed it yet) is cancelled at once too. Cancelling a finished job is an InvalidState error."""
+    job = _job_row(job_id)
     if job.status in TERMINAL:
         raise InvalidState(f"job {job_id} is already {job.status}")
-    redis_for(settings).set(cancel_key(job_id), 1, ex=7 * 24 * 3600)
-    orphaned = job.status == "running" and not slots_for(settings).holds_lease(job_id)
+    request_cancel(settings, job_id)
+    slots = slots_for(settings)
+    orphaned = job.status == "running" and not slots.holds_lease(job_id)
     states = ["queued", "running"] if orphaned else ["queued"]
     updated = (
         ExportJob.update(status="cancelled", phase="cancelled", finished_at=utcnow(), error="cancelled by request")
         .where((ExportJob.id == job_id) & ExportJob.status.in_(states))
         .execute()
     )
-    job = get_job(job_id)
     if updated:
         shutil.rmtree(work_dir(settings, job_id), ignore_errors=True)
-        events_for(settings).publish(job_id, job_event(job))
-    return job
+        publish_state(settings, job_id)
+        requeue_admitted(settings, slots.release(job_id))  # its place in line, or its reserved slot, goes on
+    return get_job(job_id)
 
 
-def is_cancel_requested(settings: Settings, job_id: int) -> bool:
-    return bool(redis_for(settings).exists(cancel_key(job_id)))
-
-
-def retry_job(settings: Settings, job_id: int, *, requested_by: str = "api") -> ExportJob:
+def retry_job(settings: Settings, job_id: int, *, requested_by: str = "api") -> JobView:
     """Run a failed or cancelled job again, as a new job with the same template snapshot."""
-    old = get_job(job_id)
+    old = _job_row(job_id)
     if old.status not in {"failed", "cancelled", "partial"}:
         raise InvalidState(f"job {job_id} is {old.status}: only failed, cancelled or partial jobs can be retried")
     job = ExportJob.create(
+        kind=old.kind,
         template_name=old.template_name,
         template_version=old.template_version,
         spec=old.spec,
@@ -191,10 +152,9 @@ def retry_job(settings: Settings, job_id: int, *, requested_by: str = "api") -> 
         total=old.total,
         report={"retry_of": old.id},
     )
-    events_for(settings).publish(job.id, job_event(job))
-    from engine.jobs.tasks import enqueue_job
-
-    enqueue_job(settings, job.id)
+    reset_job_keys(redis_for(settings), job.id)
+    publish_state(settings, job.id)
+    enqueue_job(settings, job.id, job.kind)
     return get_job(job.id)
 
 
@@ -205,7 +165,7 @@ def watch_job(
 
     A finished job whose events are gone (expired, or Redis restarted) gives one event with its final state;
     a finished job whose events were all seen ends the stream at once."""
-    job = get_job(job_id)
+    job = _job_row(job_id)
     if after_seq < 0:
         raise InvalidRequest("must not be negative", "after_seq")
     events = events_for(settings)
@@ -218,9 +178,12 @@ def watch_job(
     return events.watch(job_id, after_seq, stop=stop)
 
 
-def get_artifact(job_id: int, artifact_id: int | None = None, name: str | None = None) -> tuple[Artifact, Path]:
-    """An artifact of a job (the first when neither id nor name is given) and its file."""
-    job = get_job(job_id)
+def open_artifact(
+    settings: Settings, job_id: int, artifact_id: int | None = None, name: str | None = None, offset: int = 0
+) -> tuple[ArtifactView, BinaryIO]:
+    """An artifact of a job (the first when neither id nor name is given) and its stored file, open for
+    reading at `offset` (the caller closes it)."""
+    job = _job_row(job_id)
     query = Artifact.select().where(Artifact.job == job_id).order_by(Artifact.id)
     if artifact_id:
         query = query.where(Artifact.id == artifact_id)
@@ -234,10 +197,13 @@ def get_artifact(job_id: int, artifact_id: int | None = None, name: str | None =
         raise NotFound(f"job {job_id} has no such artifact")
     if artifact.expires_at < utcnow():
         raise InvalidState(f"{artifact.name} expired on {artifact.expires_at:%Y-%m-%d}")
-    path = Path(artifact.location)
-    if not path.is_file():
-        raise InvalidState(f"{artifact.name} is no longer stored")
-    return artifact, path
+    if not 0 <= offset <= artifact.size:
+        raise InvalidRequest(f"must be between 0 and the file size ({artifact.size})", "offset")
+    try:
+        handle = open_store(settings).open(artifact.location, offset)
+    except FileNotFoundError:
+        raise InvalidState(f"{artifact.name} is no longer stored") from None
+    return ArtifactView.of(artifact), handle
 
 
 @dataclass

@@ -1,61 +1,16 @@
-"""A job's report: the products it excluded (with the rule) and its warnings, stored as the pipeline meets them."""
+"""A job's report as CSV: the products it excluded (with the rule), then its warnings (recorded by the runner,
+engine.jobs.report)."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from peewee import Tuple
 
 from engine.models import JobExclusion, JobWarning
-from engine.pipeline.image_step import ProductWarning
-from engine.pipeline.run import Exclusion
-
-
-def exclusion_recorder(job_id: int) -> Callable[[list[Exclusion]], None]:
-    def record(batch: list[Exclusion]) -> None:
-        JobExclusion.insert_many(
-            [
-                {
-                    "job": job_id,
-                    "product_id": e.product_id,
-                    "sku": e.sku,
-                    "ean": e.ean,
-                    "rule": e.rule,
-                    "message": e.message,
-                }
-                for e in batch
-            ]
-        ).execute()
-
-    return record
-
-
-def warning_recorder(job_id: int) -> Callable[[list[ProductWarning]], None]:
-    def record(batch: list[ProductWarning]) -> None:
-        JobWarning.insert_many(
-            [
-                {
-                    "job": job_id,
-                    "product_id": w.product_id,
-                    "sku": w.sku,
-                    "ean": w.ean,
-                    "kind": w.kind,
-                    "message": w.message,
-                }
-                for w in batch
-            ]
-        ).execute()
-
-    return record
-
-
-def forget_after(job_id: int, last_id: int) -> None:
-    """Before a resume: drop what was recorded for products after the checkpoint (they are processed again)."""
-    JobExclusion.delete().where((JobExclusion.job == job_id) & (JobExclusion.product_id > last_id)).execute()
-    JobWarning.delete().where((JobWarning.job == job_id) & (JobWarning.product_id > last_id)).execute()
 
 
 def report_csv(job_id: int) -> Iterator[str]:

@@ -11,6 +11,7 @@ from engine.db import current_database
 from engine.errors import InvalidRequest, InvalidState, NotFound
 from engine.models import Template, TemplateVersion
 from engine.pipeline.spec import ExportSpec
+from engine.services.views import TemplateVersionView, TemplateView
 
 
 def install_predefined(data: dict[str, Any]) -> str:
@@ -41,7 +42,7 @@ def install_predefined(data: dict[str, Any]) -> str:
         return "updated"
 
 
-def get_template(name: str) -> Template:
+def _row(name: str) -> Template:
     template = Template.get_or_none(Template.name == name)
     if template is None:
         names = [t.name for t in Template.select(Template.name).order_by(Template.name)]
@@ -49,8 +50,12 @@ def get_template(name: str) -> Template:
     return template
 
 
-def list_templates() -> list[Template]:
-    return list(Template.select().order_by(Template.name))
+def get_template(name: str) -> TemplateView:
+    return TemplateView.of(_row(name))
+
+
+def list_templates() -> list[TemplateView]:
+    return [TemplateView.of(t) for t in Template.select().order_by(Template.name)]
 
 
 NAME_LIMIT = 128
@@ -68,13 +73,13 @@ def _check_name(name: Any, field: str = "name") -> str:
 
 
 def _editable(name: str) -> Template:
-    template = get_template(name)
+    template = _row(name)
     if template.predefined:
         raise InvalidState(f"{name!r} is predefined and read-only: copy it to change it")
     return template
 
 
-def create_template(name: str, spec: dict[str, Any], description: str = "") -> Template:
+def create_template(name: str, spec: dict[str, Any], description: str = "") -> TemplateView:
     """Validate and save a new template (version 1). Errors name the column or key at fault."""
     spec_dict = ExportSpec.from_dict(spec).to_dict()
     checked = _check_name(name)
@@ -86,12 +91,12 @@ def create_template(name: str, spec: dict[str, Any], description: str = "") -> T
             TemplateVersion.create(template=template, version=1, spec=spec_dict)
     except IntegrityError:  # created by someone else between the check and the insert
         raise InvalidRequest(f"a template named {checked!r} already exists", "name") from None
-    return template
+    return TemplateView.of(template)
 
 
 def update_template(
     name: str, *, spec: dict[str, Any] | None = None, description: str | None = None, new_name: str | None = None
-) -> Template:
+) -> TemplateView:
     """Change a custom template; a new spec makes a new version (jobs keep the snapshot they ran with)."""
     with current_database().atomic():
         template = _editable(name)
@@ -108,12 +113,12 @@ def update_template(
                 TemplateVersion.create(template=template, version=template.version, spec=spec_dict)
         template.updated_at = utcnow()
         template.save()
-    return template
+    return TemplateView.of(template)
 
 
-def copy_template(name: str, new_name: str) -> Template:
+def copy_template(name: str, new_name: str) -> TemplateView:
     """A custom copy of any template (the way to adapt a predefined one)."""
-    source = get_template(name)
+    source = _row(name)
     return create_template(new_name, source.spec, source.description)
 
 
@@ -122,9 +127,9 @@ def delete_template(name: str) -> None:
     _editable(name).delete_instance(recursive=False)
 
 
-def template_versions(name: str) -> list[TemplateVersion]:
-    template = get_template(name)
-    return list(template.versions.order_by(TemplateVersion.version))
+def template_versions(name: str) -> list[TemplateVersionView]:
+    query = TemplateVersion.select().where(TemplateVersion.template == _row(name)).order_by(TemplateVersion.version)
+    return [TemplateVersionView.of(v) for v in query]
 
 
 def template_version(name: str, version: int) -> dict[str, Any]:

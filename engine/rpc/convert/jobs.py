@@ -12,9 +12,9 @@ from pm_exports_client.convert import dict_to_struct, to_timestamp
 from pm_exports_client.v1 import exports_pb2
 
 from engine.errors import InvalidRequest
-from engine.models import JOB_STATUSES, Artifact, ExportJob, Template, TemplateVersion
+from engine.models import JOB_STATUSES
 from engine.rpc.convert.specs import spec_to_proto
-from engine.services.jobs import artifact_dict
+from engine.services.views import ArtifactView, JobView, TemplateVersionView, TemplateView
 
 _STATUS_PREFIX = "JOB_STATUS_"
 _ARTIFACT_TIMES = ("created_at", "expires_at")
@@ -47,8 +47,9 @@ def _set_time(msg: Any, name: str, value: dt.datetime | str | float | None) -> N
     getattr(msg, name).CopyFrom(to_timestamp(value))
 
 
-def artifact_to_proto(artifact: Artifact | Mapping[str, Any]) -> exports_pb2.Artifact:
-    data = artifact if isinstance(artifact, Mapping) else artifact_dict(artifact)
+def artifact_to_proto(artifact: ArtifactView | Mapping[str, Any]) -> exports_pb2.Artifact:
+    """An artifact (a view, or its dict in a job event) as a message."""
+    data = artifact if isinstance(artifact, Mapping) else artifact.to_dict()
     msg = exports_pb2.Artifact(
         id=data["id"],
         name=data["name"],
@@ -67,7 +68,7 @@ def _json_safe(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value, default=str))
 
 
-def job_to_proto(job: ExportJob) -> exports_pb2.Job:
+def job_to_proto(job: JobView) -> exports_pb2.Job:
     msg = exports_pb2.Job(
         id=job.id,
         status=status_to_proto(job.status),
@@ -86,14 +87,13 @@ def job_to_proto(job: ExportJob) -> exports_pb2.Job:
         msg.error = job.error
     for name in ("created_at", "started_at", "finished_at"):
         _set_time(msg, name, getattr(job, name))
-    msg.artifacts.extend(artifact_to_proto(a) for a in job.artifacts.order_by(Artifact.id))
+    msg.artifacts.extend(artifact_to_proto(a) for a in job.artifacts)
     if job.report:
         msg.report.CopyFrom(dict_to_struct(_json_safe(job.report)))
     if job.spec:
         msg.spec.CopyFrom(dict_to_struct(_json_safe(job.spec)))
-    report: Mapping[str, Any] = job.report or {}
-    msg.excluded_by_rule.update({str(rule): int(n) for rule, n in (report.get("excluded_by_rule") or {}).items()})
-    msg.warnings = int(report.get("warnings") or 0)
+    msg.excluded_by_rule.update(job.excluded_by_rule)
+    msg.warnings = job.warnings
     return msg
 
 
@@ -121,7 +121,7 @@ def event_to_proto(event: Mapping[str, Any]) -> exports_pb2.JobEvent:
 
 
 def template_to_proto(
-    template: Template,
+    template: TemplateView,
     *,
     spec: Mapping[str, Any] | None = None,
     version: int | None = None,
@@ -151,7 +151,7 @@ def template_to_proto(
     return msg
 
 
-def template_version_to_proto(row: TemplateVersion) -> exports_pb2.TemplateVersion:
+def template_version_to_proto(row: TemplateVersionView) -> exports_pb2.TemplateVersion:
     spec: Mapping[str, Any] = row.spec or {}
     msg = exports_pb2.TemplateVersion(
         version=row.version, format=str(spec.get("format") or ""), columns=len(spec.get("columns") or [])

@@ -1,0 +1,43 @@
+"""Job kinds by name: what a job does once the runner has started it (export now; deliver and push next).
+
+A kind is one module with a class implementing `JobKind`; adding one is adding a module and a line in KINDS.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+from engine.errors import InvalidRequest
+
+if TYPE_CHECKING:
+    from engine.jobs.runner import JobContext, JobOutcome
+
+KINDS: dict[str, str] = {
+    "export": "engine.jobs.kinds.export:ExportKind",
+}
+
+
+class JobKind(Protocol):
+    name: ClassVar[str]
+    queue: ClassVar[str]  # the RQ queue its jobs run on
+    limited: ClassVar[bool]  # takes one of the running-exports slots (PM_EXPORTS_MAX_RUNNING_EXPORTS)
+
+    def resume_from(self, spec: Mapping[str, Any], checkpoint: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The checkpoint a restarted job continues from, or None to start over."""
+        ...
+
+    def run(self, ctx: JobContext) -> JobOutcome:
+        """Do the job's work, reporting through `ctx`; raise an engine error to fail it (the runner translates)."""
+        ...
+
+
+def get_kind(name: str) -> JobKind:
+    try:
+        target = KINDS[name]
+    except KeyError:
+        raise InvalidRequest(f"unknown job kind {name!r} (known: {', '.join(sorted(KINDS))})", "kind") from None
+    module, cls = target.split(":")
+    kind: JobKind = getattr(importlib.import_module(module), cls)()
+    return kind

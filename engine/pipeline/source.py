@@ -1,0 +1,155 @@
+"""The export source: select -> images -> rules -> delta -> mapping, yielding each chunk's mapped rows.
+
+A chunk says which products it counted, which it excluded (with the rule), which were unchanged since the last
+delta run, and the warnings met (images); the caller hands the rows to a sink and checkpoints after each chunk.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.pipeline.delta import DeltaTracker, Seen, fingerprint
+from engine.pipeline.image_step import ImageStep, ProductWarning
+from engine.pipeline.mapping import compile_columns
+from engine.pipeline.select import ProductLoader, count_selected, selection_where
+from engine.pipeline.spec import ExportSpec
+from engine.pipeline.validate import compile_rules
+from engine.settings import Settings
+from engine.sinks.base import Attachment
+
+Row = tuple[Sequence[Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    product_id: int
+    sku: str | None
+    ean: str | None
+    rule: str
+    message: str
+
+
+@dataclass
+class SourceChunk:
+    rows: list[Row]  # mapped rows to write, replayed ones included
+    counted: int = 0  # products seen for the first time (not replayed after a resume)
+    unchanged: int = 0  # delta: products whose content did not change since the last run
+    last_id: int = 0
+    excluded: list[Exclusion] = field(default_factory=list)
+    warnings: list[ProductWarning] = field(default_factory=list)
+
+
+class ExportSource:
+    """The mapped rows of a spec. `open(work)` before `chunks()`; then `close()` (or `abort()`)."""
+
+    def __init__(
+        self,
+        spec: ExportSpec,
+        settings: Settings,
+        *,
+        sink_relations: set[str],
+        delta: DeltaTracker | None = None,
+    ) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.columns = compile_columns(spec.columns, spec.rows)
+        self.rules = compile_rules(spec.rules)
+        self.where = selection_where(spec.selection, spec.statuses)
+        self.total = count_selected(self.where)
+        self.delta = delta
+        self.image_options = ImageStep.needed(spec.images)
+        relations = set(sink_relations) | ({"images"} if self.image_options is not None else set())
+        whole = self.columns.whole_relations | self.rules.relations | relations
+        self.loader = ProductLoader(
+            self.where,
+            self.columns.product_columns | self.rules.product_columns,
+            self.columns.relations | self.rules.relations | relations,
+            settings.chunk_size,
+            first_image_only="images" not in whole,
+        )
+        self._images: ImageStep | None = None
+
+    @property
+    def resumable(self) -> bool:
+        """False when a crash means starting over (an images ZIP cannot be continued)."""
+        return self.image_options is None or self.image_options.mode != "zip"
+
+    def open(self, work: Path) -> None:
+        if self.image_options is not None:
+            self._images = ImageStep(
+                self.image_options,
+                self.settings.var_dir / "cache" / "images",
+                work,
+                allow_private_networks=self.settings.images_allow_private_networks,
+            )
+
+    def chunks(self, *, start_after: int = 0, seen_up_to: int = 0) -> Iterator[SourceChunk]:
+        """Chunks of products with id > start_after. Products with id <= seen_up_to were counted before a
+        resume: their rows are produced again (a sink replaying its part needs them) but not counted."""
+        for records in self.loader.chunks(after_id=start_after):
+            chunk = SourceChunk(rows=[], last_id=records[-1]["id"])
+            if self._images is not None:
+                chunk.warnings = self._images.apply(records, seen_up_to)
+            self._map(records, chunk, seen_up_to)
+            yield chunk
+
+    def _map(self, records: list[dict[str, Any]], chunk: SourceChunk, seen_up_to: int) -> None:
+        columns, delta = self.columns, self.delta
+        first_failure = self.rules.first_failure if self.rules.checks else None
+        expanded = columns.expander is not None
+        previous = delta.previous([r["id"] for r in records]) if delta is not None else {}
+        rows, excluded = chunk.rows, chunk.excluded
+        seen: list[Seen] = []
+        for record in records:
+            replayed = record["id"] <= seen_up_to
+            failure = first_failure(record) if first_failure is not None else None
+            if failure is None:
+                if delta is not None:
+                    mapped = list(columns.rows(record))
+                    content = fingerprint([values for values, _row in mapped])
+                    if previous.get(record["id"]) != content:
+                        rows.extend(mapped)
+                    elif not replayed:
+                        chunk.unchanged += 1
+                    if not replayed:
+                        variant_skus = [v["sku"] for v in record.get("variants") or () if v.get("sku")]
+                        seen.append(Seen(record["id"], record["sku"], record["ean"], variant_skus, content))
+                elif expanded:
+                    rows.extend(columns.rows(record))
+                else:
+                    rows.append((columns.row(record), record))
+            if replayed:
+                continue
+            chunk.counted += 1
+            if failure is not None:
+                excluded.append(Exclusion(record["id"], record["sku"], record["ean"], *failure))
+        if delta is not None and seen:
+            delta.stage(seen)
+
+    def removed(self) -> Iterator[dict[str, Any]]:
+        """Delta: the products sent last time that this run did not send (nothing without delta)."""
+        if self.delta is not None:
+            yield from self.delta.removed()
+
+    def close(self) -> list[Attachment]:
+        """Finish the side files (the images ZIP); returns them for the sink to publish."""
+        images, self._images = self._images, None
+        if images is None:
+            return []
+        archive, _count = images.close()
+        return [Attachment(archive, "-images", "zip", "images-zip")] if archive is not None else []
+
+    def commit(self) -> None:
+        """The run succeeded: what it sent becomes the delta state."""
+        if self.delta is not None:
+            self.delta.commit()
+
+    def abort(self) -> None:
+        images, self._images = self._images, None
+        if images is not None:
+            images.abort()
+        if self.delta is not None:
+            self.delta.discard()
