@@ -2,7 +2,8 @@
 
 It is not a fake of any real service, only a CDN that can misbehave on demand: 404s, HTML pages, slow or
 trickled answers, redirect chains, chunked bodies, ETag revalidation, errors before success. It logs every
-request once answered (path, headers, client port, status) and counts how many it serves at once.
+request once answered (method, path, headers, client port, status, body) and counts how many it serves at
+once. POST is answered like GET (the outbound HTTP client tests send bodies).
 HTTP/1.1 with keep-alive.
 """
 
@@ -36,6 +37,7 @@ class Logged:
     headers: dict[str, str]
     client_port: int
     status: int
+    body: bytes = b""
 
 
 class ImageServer:
@@ -137,16 +139,22 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
+        self._handle(b"")
+
+    def do_POST(self) -> None:
+        self._handle(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+    def _handle(self, body: bytes) -> None:
         server = self.image_server
         server._enter()
         try:
-            self._answer(server)
+            self._answer(server, body)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, TimeoutError):
             self.close_connection = True  # the client gave up (timeout, size limit): expected in these tests
         finally:
             server._leave()
 
-    def _answer(self, server: ImageServer) -> None:
+    def _answer(self, server: ImageServer, body: bytes) -> None:
         path = self.path.split("?")[0]
         hit = server._hit(path)
         headers = dict(self.headers.items())
@@ -154,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             self._respond(server, server.routes.get(path), hit)
         finally:
-            server._record(Logged("GET", self.path, headers, self.client_address[1], self.status_sent))
+            server._record(Logged(self.command, self.path, headers, self.client_address[1], self.status_sent, body))
 
     def send_response(self, code: int, message: str | None = None) -> None:
         self.status_sent = code

@@ -5,21 +5,10 @@ Each file is one document `{"header": {...}, "messages": [...]}` valid against A
 `max_messages` (25,000 at most, Amazon's limit). An export whose rows were all excluded writes no file at all
 (a feed needs at least one message).
 
-How columns become a message (headers are the contract):
-
-- `sku` (required): the message's `sku`; a row whose sku is empty stops the export (rules should exclude it).
-- `product_type` / `operation_type` (optional): per-row `productType` / `operationType`, overriding the
-  options; `operation_type` is UPDATE, PARTIAL_UPDATE or DELETE (a DELETE message carries nothing else).
-- `attributes.<name>[.<path>]`: attribute `<name>`, which Amazon always takes as a list of objects. The cell
-  goes at `<path>` inside the object (default `value`; dotted, a number is a list position), so
-  `attributes.item_name` gives `"item_name": [{"value": ..., "language_tag": ..., "marketplace_id": ...}]` and
-  `attributes.purchasable_offer.our_price.0.schedule.0.value_with_tax` builds the nested offer. Columns naming
-  the same attribute fill the same object. A list cell gives one object per item (e.g. bullet points), the
-  attribute's other cells repeated in each. Empty cells are left out, and so is an attribute left empty.
-  `marketplace_id` is added to every object except for attributes in `no_marketplace`
-  (`fulfillment_availability` is not marketplace-specific), and `language_tag` to objects of the attributes in
-  `localized` (texts: item_name, brand, bullet_point...).
-- Values: Decimal -> JSON number, dates as ISO 8601, text as is.
+Columns become messages as `engine.platforms.amazon.payload` describes (headers are the contract: `sku`,
+`product_type`, `operation_type`, `attributes.<name>[.<path>]`); a row the payload refuses (empty sku, unknown
+operation, no attribute) stops the export, since rules should have excluded it.
+Values are written as JSON: Decimal as a number, dates as ISO 8601, text as is.
 
 Options: `seller_id` (required when the export runs; it is the merchant's own and is not in a predefined
 template), `marketplace_id` and `language_tag` (required), `issue_locale` (default: `language_tag`),
@@ -33,14 +22,13 @@ current one; a resumed writer cuts the current file back to that offset and goes
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar, Literal, Self
 
 import orjson
 
-from engine.errors import OutputError, TemplateError
+from engine.errors import ItemRejected, OutputError, TemplateError
 from engine.formats.base import OutputFile, WriterBase, WriterContext
 from engine.formats.values import (
     check_state,
@@ -58,28 +46,21 @@ from engine.formats.values import (
     sync_path,
     truncate_to,
 )
-
-MAX_MESSAGES = 25_000
-OPERATIONS = ("UPDATE", "PARTIAL_UPDATE", "DELETE")
-REQUIREMENTS = ("LISTING", "LISTING_PRODUCT_ONLY", "LISTING_OFFER_ONLY")
-DEFAULT_LOCALIZED = (
-    "item_name",
-    "brand",
-    "manufacturer",
-    "bullet_point",
-    "product_description",
-    "generic_keyword",
-    "color",
-    "size",
-    "material",
-    "model_name",
-    "style",
-    "pattern",
-    "item_type_name",
-    "special_feature",
-    "department",
+from engine.platforms.amazon.payload import (
+    DEFAULT_LOCALIZED,
+    DEFAULT_NO_MARKETPLACE,
+    MAX_MESSAGES,
+    OPERATIONS,
+    REQUIREMENTS,
+    MessagePlan,
+    MessageSettings,
+    build_message,
+    check_headers,
+    delete_message,
+    feed_header,
+    removed_skus,
 )
-DEFAULT_NO_MARKETPLACE = ("fulfillment_availability",)
+
 _KNOWN = (
     "seller_id",
     "marketplace_id",
@@ -92,10 +73,6 @@ _KNOWN = (
     "localized",
     "no_marketplace",
 )
-_ATTRIBUTE = re.compile(r"^attributes\.(?P<name>[a-z][a-z0-9_]*)(?:\.(?P<path>[A-Za-z0-9_.]+))?$")
-_SEGMENT = re.compile(r"^(?:[A-Za-z_][A-Za-z0-9_]*|\d+)$")
-
-Path_ = tuple[str | int, ...]
 
 
 def _text_option(options: Mapping[str, Any], name: str, default: str | None) -> str | None:
@@ -112,74 +89,6 @@ def _names_option(options: Mapping[str, Any], name: str, default: Sequence[str])
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise TemplateError("must be a list of attribute names", f"options.{name}")
     return list(value)
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or (isinstance(value, list | tuple | Mapping) and not value)
-
-
-def _parse_path(path: str | None) -> Path_:
-    if not path:
-        return ("value",)
-    segments = path.split(".")
-    if not all(_SEGMENT.match(s) for s in segments) or segments[0].isdigit():
-        raise ValueError(path)
-    return tuple(int(s) if s.isdigit() else s for s in segments)
-
-
-def _put(obj: dict[str, Any], path: Path_, value: Any) -> None:
-    """Set `value` at `path` inside `obj`, creating the objects and lists on the way."""
-    node: Any = obj
-    for key, following in zip(path, (*path[1:], None), strict=True):
-        if following is None:
-            child: Any = value
-        else:
-            child = [] if isinstance(following, int) else {}
-        if isinstance(key, int):
-            while len(node) <= key:
-                node.append(None)
-            if following is None or not isinstance(node[key], type(child)):
-                node[key] = child
-            node = node[key]
-        else:
-            if following is None or not isinstance(node.get(key), type(child)):
-                node[key] = child
-            node = node[key]
-
-
-class _Plan:
-    """The headers compiled once: where the sku, product type and operation are, and each attribute's cells."""
-
-    def __init__(self, headers: Sequence[str]) -> None:
-        self.sku: int | None = None
-        self.product_type: int | None = None
-        self.operation_type: int | None = None
-        self.attributes: dict[str, list[tuple[int, Path_]]] = {}
-        for index, header in enumerate(headers):
-            label = f"column {index + 1} ({header!r})"
-            if header in ("sku", "product_type", "operation_type"):
-                setattr(self, header, index)
-                continue
-            match = _ATTRIBUTE.match(header)
-            if match is None:
-                raise TemplateError(
-                    "an Amazon feed column is sku, product_type, operation_type or attributes.<name>[.<path>]",
-                    label,
-                )
-            try:
-                path = _parse_path(match["path"])
-            except ValueError:
-                raise TemplateError(
-                    "the path after the attribute name must be dotted names or positions", label
-                ) from None
-            self.attributes.setdefault(match["name"], []).append((index, path))
-        if self.sku is None:
-            raise TemplateError("an Amazon feed needs a column with the header 'sku'", "columns")
-
-
-def check_headers(headers: Sequence[str]) -> None:
-    """Raise TemplateError naming the first header the feed cannot map."""
-    _Plan(headers)
 
 
 class AmazonJsonWriter(WriterBase):
@@ -238,20 +147,19 @@ class AmazonJsonWriter(WriterBase):
                 "the Amazon seller id is required: set it in the template or the export request", "options.seller_id"
             )
         self._ctx = ctx
-        self._plan = _Plan([column.header for column in ctx.columns])
+        self._plan = MessagePlan([column.header for column in ctx.columns])
         self._max = options["max_messages"]
-        self._defaults = options
-        self._localized = frozenset(options["localized"])
-        self._no_marketplace = frozenset(options["no_marketplace"])
-        self._head = orjson.dumps(
-            {
-                "header": {
-                    "sellerId": options["seller_id"],
-                    "version": "2.0",
-                    "issueLocale": options["issue_locale"],
-                }
-            }
-        )[:-1]  # without the closing brace: the messages follow
+        self._settings = MessageSettings(
+            marketplace_id=options["marketplace_id"],
+            language_tag=options["language_tag"],
+            product_type=options["product_type"],
+            requirements=options["requirements"],
+            operation_type=options["operation_type"],
+            localized=frozenset(options["localized"]),
+            no_marketplace=frozenset(options["no_marketplace"]),
+        )
+        # without the closing brace: the messages follow
+        self._head = orjson.dumps(feed_header(options["seller_id"], options["issue_locale"]))[:-1]
         self._file: BinaryIO | None = None
         self._path: Path | None = None
         self._done: list[OutputFile] | None = None
@@ -286,62 +194,12 @@ class AmazonJsonWriter(WriterBase):
     # -- messages
 
     def _message(self, values: Sequence[Any], number: int) -> dict[str, Any]:
-        plan, options = self._plan, self._defaults
-        assert plan.sku is not None
-        sku = values[plan.sku]
-        if _empty(sku):
-            raise OutputError(
-                f"message {number} has an empty sku: Amazon needs a seller SKU per message "
-                "(add a rule `required` on the sku's source)"
-            )
-        operation = options["operation_type"]
-        if plan.operation_type is not None and not _empty(values[plan.operation_type]):
-            operation = str(values[plan.operation_type]).strip().upper()
-            if operation not in OPERATIONS:
-                raise OutputError(f"sku {sku!r}: operation_type {operation!r} is not one of {', '.join(OPERATIONS)}")
-        message: dict[str, Any] = {"messageId": number, "sku": str(sku), "operationType": operation}
-        if operation == "DELETE":
-            return message
-        product_type = options["product_type"]
-        if plan.product_type is not None and not _empty(values[plan.product_type]):
-            product_type = str(values[plan.product_type]).strip()
-        message["productType"] = product_type
-        if operation == "UPDATE":
-            message["requirements"] = options["requirements"]
-        attributes = self._attributes(values)
-        if not attributes:
-            raise OutputError(f"sku {sku!r}: every attribute is empty, and an {operation} message needs one")
-        message["attributes"] = attributes
-        return message
-
-    def _attributes(self, values: Sequence[Any]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        marketplace, language = self._defaults["marketplace_id"], self._defaults["language_tag"]
-        for name, cells in self._plan.attributes.items():
-            filled = [(path, values[index]) for index, path in cells if not _empty(values[index])]
-            if not filled:
-                continue
-            lists = [v for _path, v in filled if isinstance(v, list | tuple)]
-            count = max((len(v) for v in lists), default=1)
-            objects = []
-            for i in range(count):
-                obj: dict[str, Any] = {}
-                for path, value in filled:
-                    if isinstance(value, list | tuple):
-                        if i >= len(value) or _empty(value[i]):
-                            continue
-                        value = value[i]
-                    _put(obj, path, value)
-                if not obj:
-                    continue
-                if name in self._localized:
-                    obj.setdefault("language_tag", language)
-                if name not in self._no_marketplace:
-                    obj.setdefault("marketplace_id", marketplace)
-                objects.append(obj)
-            if objects:
-                out[name] = objects
-        return out
+        try:
+            return build_message(self._plan, self._settings, values, number)
+        except ItemRejected as exc:
+            assert self._plan.sku is not None
+            sku = values[self._plan.sku]
+            raise OutputError(exc.reason if exc.item is None else f"sku {sku!r}: {exc.reason}") from None
 
     def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
         starting = self._file is None or self._messages >= self._max
@@ -349,12 +207,9 @@ class AmazonJsonWriter(WriterBase):
 
     def write_removed(self, record: Mapping[str, Any]) -> None:
         """A product removed since the last delta run: DELETE messages for its variants' SKUs, then its own."""
-        for sku in [*(record.get("variant_skus") or []), record.get("sku")]:
-            if _empty(sku):
-                continue
+        for sku in removed_skus(record):
             starting = self._file is None or self._messages >= self._max
-            number = 1 if starting else self._messages + 1
-            self._append({"messageId": number, "sku": str(sku), "operationType": "DELETE"}, starting)
+            self._append(delete_message(sku, 1 if starting else self._messages + 1), starting)
 
     def _append(self, message: dict[str, Any], starting: bool) -> None:
         try:

@@ -123,7 +123,7 @@ class HttpFetcher:
         request_headers = {"Accept": "image/*", **headers}
         try:
             with self._client.stream(
-                "GET", url, headers=request_headers, timeout=timeout, connect_timeout=timeout, max_bytes=max_bytes
+                "GET", url, headers=request_headers, timeout=timeout, max_bytes=max_bytes
             ) as response:
                 if response.status == 304 and headers:
                     return FetchedImage(
