@@ -9,13 +9,11 @@ Regenerate the golden files with `PM_EXPORTS_UPDATE_GOLDEN=1 pytest tests/test_p
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -644,41 +642,6 @@ def test_amazon_json_writer_refuses_what_it_cannot_map(tmp_path: Path) -> None:
     assert folder_names(tmp_path) == []
     empty = AmazonJsonWriter(make_ctx(tmp_path, FEED_COLUMNS, FEED_OPTIONS, writer=AmazonJsonWriter))
     assert empty.close() == [] and folder_names(tmp_path) == []  # a feed needs a message: no file at all
-
-
-def digest(paths: Sequence[Path]) -> list[str]:
-    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
-
-
-@pytest.mark.parametrize("crash_after", [0, 1, 3, 4, 6])
-@pytest.mark.parametrize("fmt", ["google_xml", "amazon_json"])
-def test_feed_writers_resume_after_a_crash_with_identical_bytes(tmp_path: Path, fmt: str, crash_after: int) -> None:
-    writer_cls: Any = GoogleXmlWriter if fmt == "google_xml" else AmazonJsonWriter
-    columns = XML_COLUMNS if fmt == "google_xml" else FEED_COLUMNS
-    options = {"title": "Feed"} if fmt == "google_xml" else FEED_OPTIONS
-    rows = feed_rows(8) if fmt == "amazon_json" else [[f"ID-{i}", f"Titre {i} é", [f"u{i}"], None] for i in range(8)]
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    expected = digest(
-        [o.path for o in run_writer(writer_cls, make_ctx(reference, columns, options, writer=writer_cls), rows)]
-    )
-
-    folder = tmp_path / "crashed"
-    folder.mkdir()
-    ctx = make_ctx(folder, columns, options, writer=writer_cls)
-    first = writer_cls(ctx)
-    for values in rows[:crash_after]:
-        first.write(values, {})
-    state = json.loads(json.dumps(first.checkpoint()))
-    for values in rows[crash_after : crash_after + 2]:  # written after the checkpoint, then the process dies
-        first.write(values, {})
-    first._file.close()  # the process dies: what it wrote is on disk, followed by a torn row
-    with first._path.open("ab") as fh:
-        fh.write(b"half a row of garbage")
-    resumed = writer_cls.resume(ctx, state)
-    for values in rows[crash_after:]:
-        resumed.write(values, {})
-    assert digest([o.path for o in resumed.close()]) == expected
 
 
 def test_feed_writer_refuses_another_formats_checkpoint(tmp_path: Path) -> None:
