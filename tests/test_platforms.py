@@ -31,12 +31,12 @@ from engine.pipeline.mapping import compile_columns
 from engine.pipeline.spec import ExportSpec
 from engine.services.exports import resolve_request, run_inline
 from engine.settings import Settings
+from tests.conftest import shared_spec
 from tests.formats_helpers import folder_names, make_ctx, run_writer
 from tests.platform_catalog import BAD_EAN, LONG_TITLE, build_platform_catalog
 
 GOLDEN = Path(__file__).parent / "golden" / "platforms"
 UPDATE = bool(os.environ.get("PM_EXPORTS_UPDATE_GOLDEN"))
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
 G = f"{{{GOOGLE_NAMESPACE}}}"
 AMAZON_OPTIONS = {"options": {"seller_id": "A1PMEXPORTS"}}
 
@@ -71,13 +71,6 @@ ODOO_PRODUCT_TEMPLATE_FIELDS = {
     "sequence",
     "color",
 }
-
-
-def spec_path(relative: str) -> Path:
-    path = SPECS / relative
-    if not path.exists():
-        pytest.skip(f"platform specification {path} is absent (it lives in ../shared/specs beside the project)")
-    return path
 
 
 @pytest.fixture
@@ -189,7 +182,7 @@ def test_shopify_csv_follows_shopifys_template(catalog: Settings) -> None:
     _job, result = export(catalog, "Shopify Standard")
     data = result.files[0].path.read_bytes()
     rows = read_csv(data)
-    expected_headers = spec_path("shopify/csv_headers_current.txt").read_text(encoding="utf-8").strip().split(",")
+    expected_headers = shared_spec("shopify/csv_headers_current.txt").read_text(encoding="utf-8").strip().split(",")
     assert rows[0] == expected_headers
     products: dict[str, list[dict[str, str]]] = {}
     for row in as_dicts(rows):
@@ -236,7 +229,7 @@ def test_shopify_csv_follows_shopifys_template(catalog: Settings) -> None:
 def woocommerce_header_patterns() -> list[re.Pattern[str]]:
     """The exporter's headers with their placeholders (<unit>, N, <key>, [optional]) as patterns."""
     patterns = []
-    for line in spec_path("woocommerce/csv_headers_exporter.txt").read_text(encoding="utf-8").splitlines():
+    for line in shared_spec("woocommerce/csv_headers_exporter.txt").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         for header in next(csv.reader([line.replace(", UPC, EAN, or ISBN", "\0")])):
@@ -325,8 +318,8 @@ def test_prestashop_csv_has_tax_excluded_prices_and_respects_field_limits(catalo
 
 
 def amazon_validators() -> tuple[Draft7Validator, Draft7Validator]:
-    feed = json.loads(spec_path("amazon/listings-feed-schema-v2.json").read_text(encoding="utf-8"))
-    text = spec_path("amazon/listings-feed-message-schema-v2.json").read_text(encoding="utf-8")
+    feed = json.loads(shared_spec("amazon/listings-feed-schema-v2.json").read_text(encoding="utf-8"))
+    text = shared_spec("amazon/listings-feed-message-schema-v2.json").read_text(encoding="utf-8")
     message = json.loads("\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//")))
     Draft7Validator.check_schema(feed)
     Draft7Validator.check_schema(message)
@@ -459,7 +452,7 @@ def check_google_item(item: dict[str, list[str]]) -> None:
 
 
 def test_google_xml_parses_with_the_g_namespace_and_every_item_is_complete(catalog: Settings) -> None:
-    text = spec_path("google/merchant_attributes.md").read_text(encoding="utf-8")
+    text = shared_spec("google/merchant_attributes.md").read_text(encoding="utf-8")
     assert GOOGLE_NAMESPACE in text
     _job, result = export(catalog, "Google Shopping", options={"link": "https://boutique.example.com"})
     data = result.files[0].path.read_bytes()
