@@ -188,6 +188,11 @@ def uninterrupted(case: Case, folder: Path) -> list[OutputFile]:
     return writer.close()
 
 
+def defines(writer: type[FormatWriter], member: str) -> bool:
+    """Whether the writer replaces `WriterBase`'s default of `member` with its own."""
+    return any(member in vars(cls) for cls in writer.__mro__ if cls not in (WriterBase, object))
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -318,7 +323,7 @@ def test_checkpoint_states_survive_json(case: Case, tmp_path: Path) -> None:
 def test_check_headers_agrees_with_the_writer(case: Case, tmp_path: Path) -> None:
     columns = columns_for(case.fmt)
     assert case.writer.check_headers([c.header for c in columns]) is None
-    if case.writer.check_headers.__func__ is WriterBase.check_headers.__func__:  # type: ignore[attr-defined]
+    if not defines(case.writer, "check_headers"):
         case.writer.check_headers(["any text", "=1+1", ""])  # the default accepts every header
         return
     bad = [*columns, ColumnInfo("not a header !")]
@@ -334,7 +339,7 @@ def test_file_extension_is_a_plain_suffix(case: Case) -> None:
     options = case.writer.validate_options(case.raw_options)
     extension = case.writer.file_extension(options)
     assert extension.isalnum() and extension == extension.lower()
-    if case.writer.file_extension.__func__ is WriterBase.file_extension.__func__:  # type: ignore[attr-defined]
+    if not defines(case.writer, "file_extension"):
         assert extension == case.writer.extension
 
 
@@ -364,7 +369,7 @@ def test_removals_are_written_in_the_feed_only_by_formats_that_say_so(case: Case
             writer.write_removed(next(removed_records()))
         writer.abort()
         return
-    assert case.writer.write_removed is not WriterBase.write_removed
+    assert defines(case.writer, "write_removed")
     for record in removed_records():
         writer.write_removed(record)
     outputs = writer.close()
