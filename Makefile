@@ -10,7 +10,7 @@ BENCH_PRODUCTS ?= 100000
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run export-all test test-fast lint format bench clean proto proto-check
+.PHONY: help setup run export-all test test-fast test-quick lint format bench clean proto proto-check
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ test: setup lint proto-check ## Set up, lint, check the generated gRPC code, and
 
 test-fast: setup ## Run the test suite without the lint step
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+test-quick: setup ## Run the test suite without the tests marked slow (no lint step)
+	$(BIN)/pytest -n 2 -m "not slow" $(PYTEST_ARGS)
 
 lint: setup ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .

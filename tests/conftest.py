@@ -1,4 +1,5 @@
-"""Shared fixtures: settings in a temp folder, and a database on SQLite and on PostgreSQL."""
+"""Shared fixtures: settings in a temp folder, a database on SQLite and on PostgreSQL, a Redis database, and the
+platform specifications in ../shared/specs."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +15,21 @@ from engine.db import database_proxy, open_database
 from engine.services.setup import upgrade
 from engine.settings import Settings
 
+# the platforms' own contracts (CSV headers, JSON schemas...), beside the repository's root, also in CI
+SHARED_SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
 PG_URL = os.environ.get("PM_EXPORTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def shared_spec(relative: str) -> Path:
+    """The path of a platform specification in ../shared/specs: a test that needs an absent one fails in CI
+    (env CI set) and is skipped with the reason elsewhere."""
+    path = SHARED_SPECS / relative
+    if not path.exists():
+        reason = f"platform specification {path} is absent (it lives in ../shared/specs beside the project)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: CI must copy shared/ beside the clone")
+        pytest.skip(reason)
+    return path
 
 
 @pytest.fixture

@@ -100,6 +100,9 @@ def test_templates_list_and_db_upgrade_is_idempotent(cli) -> None:
     listing = cli("templates", "list")
     for name in ("Standard CSV", "Full catalogue XLSX", "Price & Stock", "JSON catalogue"):
         assert name in listing.output
+    lines = {line.split("  ")[0]: line.split() for line in listing.output.splitlines()}
+    assert lines["Standard CSV"][2:6] == ["csv", "v1", "predefined", "active"]
+    assert lines["Full catalogue XLSX"][3:7] == ["xlsx", "v1", "predefined", "active,inactive,draft"]
     again = cli("db", "upgrade")
     assert again.exit_code == 0
     assert "migrations applied: none (up to date)" in again.output

@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from engine.catalog.store import delete_products, upsert_product
+from engine.errors import OutputError
 from engine.models import DeltaPending, DeltaState, ExportJob
 from engine.services.exports import resolve_request, run_inline
 from engine.settings import Settings
@@ -58,10 +61,8 @@ def test_a_failed_delta_run_changes_nothing(db: Settings, tmp_path: Path) -> Non
     blocker = tmp_path / "file"
     blocker.write_text("x")
     request = resolve_request("Standard CSV", {"delta": True})
-    try:
+    with pytest.raises(OutputError, match="cannot write"):
         run_inline(request, db, out_dir=blocker / "sub")
-    except Exception as exc:
-        assert "cannot write" in str(exc)
     assert DeltaPending.select().count() == 0
     assert run(db).exported == 1  # the change is still pending
 

@@ -41,6 +41,7 @@ def events_until_end(settings: Settings, job_id: int, after_seq: int = 0) -> lis
     return out
 
 
+@pytest.mark.slow
 def test_big_export_runs_on_a_worker_streams_progress_and_matches_the_inline_export(stack, workers) -> None:
     workers.start()
     job = job_service.create_export(stack, "Standard CSV", requested_by="test")
@@ -98,6 +99,7 @@ def test_cancel_stops_within_a_chunk_and_removes_partial_files(stack, workers) -
         job_service.cancel_job(stack, job.id)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("template", "overrides"),
     [("Standard CSV", {}), ("Full catalogue XLSX", {"options": {"max_rows": 4000}}), ("JSON catalogue", {})],
@@ -251,6 +253,7 @@ def test_a_transient_failure_is_retried_then_gives_up(stack, monkeypatch: pytest
         assert after.status == "failed" and after.error.startswith("gave up after retries")
 
 
+@pytest.mark.slow
 def test_with_a_limit_of_one_two_workers_run_the_exports_one_after_the_other(stack) -> None:
     limited = stack.with_(max_running_exports=1, job_lease_seconds=15)  # no lease expiry on a loaded machine
     pool = Workers(limited)

@@ -9,13 +9,11 @@ Regenerate the golden files with `PM_EXPORTS_UPDATE_GOLDEN=1 pytest tests/test_p
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import os
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -33,12 +31,12 @@ from engine.pipeline.mapping import compile_columns
 from engine.pipeline.spec import ExportSpec
 from engine.services.exports import resolve_request, run_inline
 from engine.settings import Settings
+from tests.conftest import shared_spec
 from tests.formats_helpers import folder_names, make_ctx, run_writer
 from tests.platform_catalog import BAD_EAN, LONG_TITLE, build_platform_catalog
 
 GOLDEN = Path(__file__).parent / "golden" / "platforms"
 UPDATE = bool(os.environ.get("PM_EXPORTS_UPDATE_GOLDEN"))
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
 G = f"{{{GOOGLE_NAMESPACE}}}"
 AMAZON_OPTIONS = {"options": {"seller_id": "A1PMEXPORTS"}}
 
@@ -73,13 +71,6 @@ ODOO_PRODUCT_TEMPLATE_FIELDS = {
     "sequence",
     "color",
 }
-
-
-def spec_path(relative: str) -> Path:
-    path = SPECS / relative
-    if not path.exists():
-        pytest.skip(f"platform specification {path} is absent (it lives in ../shared/specs beside the project)")
-    return path
 
 
 @pytest.fixture
@@ -191,7 +182,7 @@ def test_shopify_csv_follows_shopifys_template(catalog: Settings) -> None:
     _job, result = export(catalog, "Shopify Standard")
     data = result.files[0].path.read_bytes()
     rows = read_csv(data)
-    expected_headers = spec_path("shopify/csv_headers_current.txt").read_text(encoding="utf-8").strip().split(",")
+    expected_headers = shared_spec("shopify/csv_headers_current.txt").read_text(encoding="utf-8").strip().split(",")
     assert rows[0] == expected_headers
     products: dict[str, list[dict[str, str]]] = {}
     for row in as_dicts(rows):
@@ -238,7 +229,7 @@ def test_shopify_csv_follows_shopifys_template(catalog: Settings) -> None:
 def woocommerce_header_patterns() -> list[re.Pattern[str]]:
     """The exporter's headers with their placeholders (<unit>, N, <key>, [optional]) as patterns."""
     patterns = []
-    for line in spec_path("woocommerce/csv_headers_exporter.txt").read_text(encoding="utf-8").splitlines():
+    for line in shared_spec("woocommerce/csv_headers_exporter.txt").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
         for header in next(csv.reader([line.replace(", UPC, EAN, or ISBN", "\0")])):
@@ -327,8 +318,8 @@ def test_prestashop_csv_has_tax_excluded_prices_and_respects_field_limits(catalo
 
 
 def amazon_validators() -> tuple[Draft7Validator, Draft7Validator]:
-    feed = json.loads(spec_path("amazon/listings-feed-schema-v2.json").read_text(encoding="utf-8"))
-    text = spec_path("amazon/listings-feed-message-schema-v2.json").read_text(encoding="utf-8")
+    feed = json.loads(shared_spec("amazon/listings-feed-schema-v2.json").read_text(encoding="utf-8"))
+    text = shared_spec("amazon/listings-feed-message-schema-v2.json").read_text(encoding="utf-8")
     message = json.loads("\n".join(line for line in text.splitlines() if not line.lstrip().startswith("//")))
     Draft7Validator.check_schema(feed)
     Draft7Validator.check_schema(message)
@@ -461,7 +452,7 @@ def check_google_item(item: dict[str, list[str]]) -> None:
 
 
 def test_google_xml_parses_with_the_g_namespace_and_every_item_is_complete(catalog: Settings) -> None:
-    text = spec_path("google/merchant_attributes.md").read_text(encoding="utf-8")
+    text = shared_spec("google/merchant_attributes.md").read_text(encoding="utf-8")
     assert GOOGLE_NAMESPACE in text
     _job, result = export(catalog, "Google Shopping", options={"link": "https://boutique.example.com"})
     data = result.files[0].path.read_bytes()
@@ -644,41 +635,6 @@ def test_amazon_json_writer_refuses_what_it_cannot_map(tmp_path: Path) -> None:
     assert folder_names(tmp_path) == []
     empty = AmazonJsonWriter(make_ctx(tmp_path, FEED_COLUMNS, FEED_OPTIONS, writer=AmazonJsonWriter))
     assert empty.close() == [] and folder_names(tmp_path) == []  # a feed needs a message: no file at all
-
-
-def digest(paths: Sequence[Path]) -> list[str]:
-    return [hashlib.sha256(p.read_bytes()).hexdigest() for p in paths]
-
-
-@pytest.mark.parametrize("crash_after", [0, 1, 3, 4, 6])
-@pytest.mark.parametrize("fmt", ["google_xml", "amazon_json"])
-def test_feed_writers_resume_after_a_crash_with_identical_bytes(tmp_path: Path, fmt: str, crash_after: int) -> None:
-    writer_cls: Any = GoogleXmlWriter if fmt == "google_xml" else AmazonJsonWriter
-    columns = XML_COLUMNS if fmt == "google_xml" else FEED_COLUMNS
-    options = {"title": "Feed"} if fmt == "google_xml" else FEED_OPTIONS
-    rows = feed_rows(8) if fmt == "amazon_json" else [[f"ID-{i}", f"Titre {i} é", [f"u{i}"], None] for i in range(8)]
-    reference = tmp_path / "reference"
-    reference.mkdir()
-    expected = digest(
-        [o.path for o in run_writer(writer_cls, make_ctx(reference, columns, options, writer=writer_cls), rows)]
-    )
-
-    folder = tmp_path / "crashed"
-    folder.mkdir()
-    ctx = make_ctx(folder, columns, options, writer=writer_cls)
-    first = writer_cls(ctx)
-    for values in rows[:crash_after]:
-        first.write(values, {})
-    state = json.loads(json.dumps(first.checkpoint()))
-    for values in rows[crash_after : crash_after + 2]:  # written after the checkpoint, then the process dies
-        first.write(values, {})
-    first._file.close()  # the process dies: what it wrote is on disk, followed by a torn row
-    with first._path.open("ab") as fh:
-        fh.write(b"half a row of garbage")
-    resumed = writer_cls.resume(ctx, state)
-    for values in rows[crash_after:]:
-        resumed.write(values, {})
-    assert digest([o.path for o in resumed.close()]) == expected
 
 
 def test_feed_writer_refuses_another_formats_checkpoint(tmp_path: Path) -> None:

@@ -275,6 +275,7 @@ def test_report_lists_exclusions_and_the_job_counts_them(engine: Engine, tmp_pat
     assert not (tmp_path / "nope.csv").exists()
 
 
+@pytest.mark.slow
 def test_report_streams_in_chunks_of_at_most_one_mib(engine_any_db: Engine) -> None:
     job = engine_any_db.client("manager").create_export("Price & Stock")
     JobExclusion.insert_many(

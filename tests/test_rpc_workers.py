@@ -45,6 +45,7 @@ def cli_export(settings: Settings, out: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_run_export_streams_rising_counters_to_a_file_equal_to_the_cli_export(
     stack: Settings, workers: Workers, api: ExportsClient, tmp_path: Path
 ) -> None:
@@ -59,6 +60,7 @@ def test_run_export_streams_rising_counters_to_a_file_equal_to_the_cli_export(
     assert downloaded.read_bytes() == cli_export(stack, tmp_path / "cli").read_bytes()
 
 
+@pytest.mark.slow
 def test_a_grpc_watcher_that_reconnects_gets_every_event_once(
     stack: Settings, workers: Workers, api: ExportsClient
 ) -> None:

@@ -107,7 +107,12 @@ def register(main: click.Group) -> None:
 @click.option("--template", "-t", help="Template name (default: the standard template of the format).")
 @click.option("--category", multiple=True, help="Category path, name or id, with its sub-categories (repeatable).")
 @click.option("--supplier", multiple=True, help="Supplier code or name (repeatable, or comma-separated).")
-@click.option("--status", multiple=True, help="Product status (default: active; repeatable or comma-separated).")
+@click.option(
+    "--status",
+    multiple=True,
+    help="Product status, repeatable or comma-separated (default: the template's own selection, e.g. Standard CSV: "
+    "active; Full catalogue XLSX: active, inactive, draft; `templates list` shows each template's).",
+)
 @click.option("--sku", multiple=True, help="Only these SKUs (repeatable or comma-separated).")
 @click.option("--ean", multiple=True, help="Only these EANs (repeatable or comma-separated).")
 @click.option("--brand", multiple=True, help="Only these brands (repeatable or comma-separated).")
@@ -195,13 +200,15 @@ def templates() -> None:
 @pass_app
 @handle_errors
 def templates_list(app: AppContext) -> None:
-    """List the templates."""
+    """List the templates: name, format, version, kind, the product statuses it selects, description."""
+    from engine.pipeline.spec import DEFAULT_STATUSES
     from engine.services.templates import list_templates
 
     app.open_db()
     for tpl in list_templates():
         kind = "predefined" if tpl.predefined else "custom"
-        click.echo(f"{tpl.name:<28} {tpl.format:<6} v{tpl.version:<3} {kind:<10} {tpl.description}")
+        statuses = ",".join((tpl.spec.get("selection") or {}).get("statuses") or DEFAULT_STATUSES)
+        click.echo(f"{tpl.name:<28} {tpl.format:<11} v{tpl.version:<3} {kind:<10} {statuses:<21} {tpl.description}")
 
 
 def _read_spec(path: Path) -> dict[str, Any]:

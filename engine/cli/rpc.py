@@ -16,6 +16,7 @@ import click
 import orjson
 
 from engine.cli import AppContext, handle_errors, pass_app
+from engine.formats.registry import FORMATS  # names only: the writers' modules are imported when used
 
 if TYPE_CHECKING:
     from pm_exports_client import ExportsClient, Job, JobEvent
@@ -264,7 +265,7 @@ def export_options(func: F) -> F:
     for decorator in reversed(
         [
             click.option("--template", "-t", help="Template name (default: the standard template of the format)."),
-            click.option("--format", "fmt", help="Output format: csv, xlsx, json, jsonl."),
+            click.option("--format", "fmt", help=f"Output format: {', '.join(sorted(FORMATS))}."),
             click.option("--category", multiple=True, help="Category path or name, with sub-categories (repeatable)."),
             click.option("--status", multiple=True, help="Product statuses (repeatable or comma-separated)."),
             click.option("--sku", multiple=True, help="Only these SKUs (repeatable or comma-separated)."),
