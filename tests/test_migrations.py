@@ -193,6 +193,19 @@ def test_upgrade_from_every_version_equals_a_fresh_install_and_keeps_the_rows(ba
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
+def test_a_version_3_database_without_variant_skus_gets_it(backend: str, tmp_path: Path) -> None:
+    """Databases that reached version 3 before `variant_skus` joined the delta tables are repaired by 6."""
+    fresh = fresh_install_snapshot(backend, tmp_path)
+    with empty_database(backend, fresh_settings(tmp_path, "old-delta")):
+        db = current_database()
+        migrate(up_to=5)
+        for table in ("delta_state", "delta_pending"):
+            db.execute_sql(f'ALTER TABLE "{table}" DROP COLUMN "variant_skus"')
+        assert migrate() == [6]
+        assert schema_snapshot(db) == fresh
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_the_models_match_the_migrated_schema(backend: str, tmp_path: Path) -> None:
     """A column, index or table added to a model without its migration makes this test fail."""
     fresh = fresh_install_snapshot(backend, tmp_path)
@@ -241,7 +254,7 @@ def test_instance_id_is_stable_per_database_and_differs_between_databases(backen
     with empty_database(backend, fresh_settings(tmp_path, "one")) as bound:
         with pytest.raises(ConfigError, match=r"run `pm-exports db upgrade`"):
             instance_id()
-        migrate(up_to=LATEST_VERSION - 1)
+        migrate(up_to=4)
         with pytest.raises(ConfigError, match=r"run `pm-exports db upgrade`"):
             instance_id()
         migrate()

@@ -37,7 +37,7 @@ def register(main: click.Group) -> None:
 @pass_app
 @handle_errors
 def worker(app: AppContext, queues: str, burst: bool, name: str | None) -> None:
-    """Run an RQ worker (exports, pushes, deliveries, maintenance)."""
+    """Run an RQ worker (exports and maintenance; the push and deliver queues serve the jobs that come next)."""
     from engine.jobs.worker import run_worker
 
     app.open_db()

@@ -20,6 +20,7 @@ from engine.migrations import (
     m0003_delta,
     m0004_job_warnings,
     m0005_job_kinds_instance,
+    m0006_delta_variant_skus,
 )
 from engine.migrations.ddl import run_frozen
 
@@ -35,7 +36,14 @@ class Migration:
 
 MIGRATIONS = tuple(
     Migration(module.VERSION, module.DESCRIPTION, module.apply)
-    for module in (m0001_initial, m0002_api_keys, m0003_delta, m0004_job_warnings, m0005_job_kinds_instance)
+    for module in (
+        m0001_initial,
+        m0002_api_keys,
+        m0003_delta,
+        m0004_job_warnings,
+        m0005_job_kinds_instance,
+        m0006_delta_variant_skus,
+    )
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
