@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib
-
-from engine.errors import TemplateError
 from engine.formats.base import FormatWriter
+from engine.registry import resolve
 
 # name -> "module:Class"; adding a format is adding a module and a line here.
 FORMATS: dict[str, str] = {
@@ -19,10 +17,5 @@ FORMATS: dict[str, str] = {
 
 
 def get_writer(name: str) -> type[FormatWriter]:
-    try:
-        target = FORMATS[name]
-    except KeyError:
-        raise TemplateError(f"unknown format {name!r} (known: {', '.join(sorted(FORMATS))})", "format") from None
-    module, cls = target.split(":")
-    writer: type[FormatWriter] = getattr(importlib.import_module(module), cls)
+    writer: type[FormatWriter] = resolve(FORMATS, name, what="format", field="format")
     return writer

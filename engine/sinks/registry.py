@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from engine.errors import TemplateError
+from engine.registry import resolve
 
 SINKS: dict[str, str] = {
     "file": "engine.sinks.file:FileSink",
@@ -14,9 +13,4 @@ SINKS: dict[str, str] = {
 
 def get_sink(name: str) -> Any:
     """The sink class registered under `name` (called with the spec, the settings and the artifact store)."""
-    try:
-        target = SINKS[name]
-    except KeyError:
-        raise TemplateError(f"unknown sink {name!r} (known: {', '.join(sorted(SINKS))})", "sink") from None
-    module, cls = target.split(":")
-    return getattr(importlib.import_module(module), cls)
+    return resolve(SINKS, name, what="sink", field="sink")

@@ -5,11 +5,11 @@ A kind is one module with a class implementing `JobKind`; adding one is adding a
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from engine.errors import InvalidRequest
+from engine.registry import resolve
 
 if TYPE_CHECKING:
     from engine.jobs.runner import JobContext, JobOutcome
@@ -34,10 +34,5 @@ class JobKind(Protocol):
 
 
 def get_kind(name: str) -> JobKind:
-    try:
-        target = KINDS[name]
-    except KeyError:
-        raise InvalidRequest(f"unknown job kind {name!r} (known: {', '.join(sorted(KINDS))})", "kind") from None
-    module, cls = target.split(":")
-    kind: JobKind = getattr(importlib.import_module(module), cls)()
+    kind: JobKind = resolve(KINDS, name, what="job kind", field="kind", error=InvalidRequest)()
     return kind
