@@ -18,10 +18,10 @@ from engine.catalog.text import html_to_text, slugify, strip_html
 from engine.errors import TemplateError
 from engine.formats.base import ValueKind
 from engine.pipeline.fields import ROW_OBJECTS, make_getter, parse_path
+from engine.pipeline.user_regex import compile_replacement, compile_user_regex
 
 Fn = Callable[[Any, Mapping[str, Any]], Any]
 REQUIRED = object()
-MAX_REGEX = 500
 
 
 @dataclass(frozen=True)
@@ -152,15 +152,8 @@ def _replace(old: str, new: str) -> Fn:
 
 @transform("regex_replace", "text", pattern=(str, REQUIRED), replacement=(str, ""), ignore_case=(bool, False))
 def _regex_replace(pattern: str, replacement: str, ignore_case: bool) -> Fn:
-    """Replace matches of a regular expression (`\\1` refers to a group)."""
-    if len(pattern) > MAX_REGEX:
-        raise ValueError(f"pattern is longer than {MAX_REGEX} characters")
-    try:
-        regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-        regex.sub(replacement, "")  # checks group references in the replacement
-    except re.error as exc:
-        raise ValueError(f"bad regular expression: {exc}") from None
-    return on_text(lambda s: regex.sub(replacement, s))
+    """Replace matches of a regular expression (RE2 syntax; `\\1` or `\\g<name>` refers to a group)."""
+    return on_text(compile_replacement(compile_user_regex(pattern, ignore_case=ignore_case), replacement))
 
 
 @transform("prefix", "text", text=(str, REQUIRED))
