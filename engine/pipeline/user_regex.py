@@ -87,8 +87,11 @@ def compile_user_regex(pattern: str, *, ignore_case: bool = False) -> re2._Regex
         raise ValueError(f"bad regular expression: {reason}") from None
 
 
-def compile_replacement(regex: re2._Regexp, replacement: str) -> Callable[[str], str]:
-    """`text -> text` replacing every match of `regex` by `replacement` (Python's syntax, checked now)."""
+def compile_replacement(
+    regex: re2._Regexp, replacement: str, max_chars: int, too_large: Callable[[int], Exception]
+) -> Callable[[str], str]:
+    """`text -> text` replacing every match of `regex` by `replacement` (Python's syntax, checked now). A result
+    longer than `max_chars` raises `too_large(size)` as soon as the replacements reach it, before it is built."""
     pieces: list[str | int] = []
     literal: list[str] = []
     position = 0
@@ -108,14 +111,21 @@ def compile_replacement(regex: re2._Regexp, replacement: str) -> Callable[[str],
         literal = []
     literal.append(replacement[position:])
     pieces.append("".join(literal))
-    if len(pieces) == 1:
-        constant = str(pieces[0])
-        return lambda text: regex.sub(lambda _match: constant, text)
 
-    def expand(match: re2._Match) -> str:
-        return "".join(p if isinstance(p, str) else (match.group(p) or "") for p in pieces)
+    def substitute(text: str) -> str:
+        room = max_chars - len(text)  # what the replacements may add beyond the text itself
 
-    return lambda text: regex.sub(expand, text)
+        def expand(match: re2._Match) -> str:
+            nonlocal room
+            out = "".join(p if isinstance(p, str) else (match.group(p) or "") for p in pieces)
+            room -= len(out) - (match.end() - match.start())
+            if room < 0:
+                raise too_large(max_chars - room)
+            return out
+
+        return str(regex.sub(expand, text))
+
+    return substitute
 
 
 def _group(regex: re2._Regexp, name: str) -> int:
