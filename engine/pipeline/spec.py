@@ -85,10 +85,10 @@ def check_size(data: Mapping[str, Any]) -> None:
                 _check_value(criterion_value, f"selection.{criterion}", 1, MAX_SELECTION_ITEMS)
         else:
             _check_value(value, str(key), 0, {"columns": MAX_COLUMNS, "rules": MAX_RULES}.get(str(key), MAX_ENTRIES))
-    size = len(orjson.dumps(data, default=str))
+    size = len(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS))
     if size > MAX_SPEC_BYTES:
         raise TemplateError(f"is {size:,} bytes as JSON (at most {MAX_SPEC_BYTES:,})", "template")
-    columns = data.get("columns") if isinstance(data.get("columns"), list) else []
+    columns = data["columns"] if isinstance(data.get("columns"), list) else []
     patterns = sum(1 for rule in data.get("rules") or [] if isinstance(rule, Mapping) and rule.get("rule") == "regex")
     for position, column in enumerate(columns, start=1):
         steps = column.get("transforms") if isinstance(column, Mapping) else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from peewee import IntegrityError
@@ -54,8 +55,13 @@ def get_template(name: str) -> TemplateView:
     return TemplateView.of(_row(name))
 
 
-def list_templates() -> list[TemplateView]:
-    return [TemplateView.of(t) for t in Template.select().order_by(Template.name)]
+def list_templates(after: str | None = None) -> Iterator[TemplateView]:
+    """Templates by name (those after the name `after`), read in batches: a caller may stop at any point."""
+    query = Template.select().order_by(Template.name)
+    if after is not None:
+        query = query.where(Template.name > after)
+    for template in query.iterator():
+        yield TemplateView.of(template)
 
 
 NAME_LIMIT = 128
