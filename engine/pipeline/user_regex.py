@@ -112,18 +112,44 @@ def compile_replacement(
     literal.append(replacement[position:])
     pieces.append("".join(literal))
 
+    parts = [p.encode() if isinstance(p, str) else p for p in pieces]
+    compiled = regex._regexp
+    unanchored = re2._Anchor.UNANCHORED
+    max_bytes = 4 * max_chars  # UTF-8: the exact check on characters is made on the result
+
+    # RE2's own sub() builds a Python match object per match (20 times slower than `re` on "\s+" over a
+    # description): this loop works on the UTF-8 bytes, the way re2's finditer does, without them.
     def substitute(text: str) -> str:
-        room = max_chars - len(text)  # what the replacements may add beyond the text itself
-
-        def expand(match: re2._Match) -> str:
-            nonlocal room
-            out = "".join(p if isinstance(p, str) else (match.group(p) or "") for p in pieces)
-            room -= len(out) - (match.end() - match.start())
-            if room < 0:
-                raise too_large(max_chars - room)
-            return out
-
-        return str(regex.sub(expand, text))
+        data = text.encode()
+        end = len(data)
+        out: list[bytes] = []
+        size = position = last = 0
+        while True:
+            spans = compiled.Match(unanchored, data, position, end)
+            start, stop = spans[0]
+            if start < 0:
+                break
+            appended = len(out)
+            out.append(data[last:start])
+            for part in parts:
+                if isinstance(part, bytes):
+                    out.append(part)
+                elif spans[part][0] >= 0:
+                    out.append(data[spans[part][0] : spans[part][1]])
+            size += sum(map(len, out[appended:]))
+            if size + end - stop > max_bytes:
+                raise too_large(size + end - stop)
+            last = stop
+            if position == end:
+                break
+            position = position + re2._re2.CharLenToBytes(data, position, 1) if stop == position else stop
+        if not out:
+            return text
+        out.append(data[last:])
+        result = b"".join(out).decode()
+        if len(result) > max_chars:
+            raise too_large(len(result))
+        return result
 
     return substitute
 
