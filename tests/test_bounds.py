@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from pm_exports_client.v1 import exports_pb2, exports_pb2_grpc
 
 from engine.catalog.store import upsert_product
-from engine.errors import TemplateError
+from engine.errors import InvalidRequest, TemplateError
 from engine.models import Template
 from engine.pipeline import spec as spec_module
 from engine.pipeline.mapping import compile_columns
@@ -178,6 +178,13 @@ def test_the_biggest_template_fits_in_an_answer_and_list_templates_pages(
     names = [t.name for t in api.list_templates()]
     assert names == sorted(names) and {"Big 0", "Big 1", "Big 2", "Standard CSV"} <= set(names)
     assert len(names) == len(set(names)) == Template.select().count()
+
+
+def test_a_long_description_is_refused(sqlite_db: Settings) -> None:
+    with pytest.raises(InvalidRequest, match="at most 2,000") as caught:
+        create_template("Long", spec(), "d" * 2_001)
+    assert caught.value.field == "description"
+    assert not Template.select().where(Template.name == "Long").exists()
 
 
 # --- values -------------------------------------------------------------------------------------------------------

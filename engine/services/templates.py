@@ -65,6 +65,13 @@ def list_templates(after: str | None = None) -> Iterator[TemplateView]:
 
 
 NAME_LIMIT = 128
+DESCRIPTION_LIMIT = 2_000
+
+
+def _check_description(description: str) -> str:
+    if len(description) > DESCRIPTION_LIMIT:
+        raise InvalidRequest(f"is {len(description):,} characters long (at most {DESCRIPTION_LIMIT:,})", "description")
+    return description
 
 
 def _check_name(name: Any, field: str = "name") -> str:
@@ -89,6 +96,7 @@ def create_template(name: str, spec: dict[str, Any], description: str = "") -> T
     """Validate and save a new template (version 1). Errors name the column or key at fault."""
     spec_dict = ExportSpec.from_dict(spec).to_dict()
     checked = _check_name(name)
+    description = _check_description(description or "")
     try:
         with current_database().atomic():
             template = Template.create(
@@ -109,7 +117,7 @@ def update_template(
         if new_name is not None and new_name.strip() != template.name:
             template.name = _check_name(new_name, "new_name")
         if description is not None:
-            template.description = description
+            template.description = _check_description(description)
         if spec is not None:
             spec_dict = ExportSpec.from_dict(spec).to_dict()
             if spec_dict != template.spec:
