@@ -257,7 +257,7 @@ def test_unexpected_errors_are_internal_with_a_request_id_and_no_trace(
 ) -> None:
     from engine.services import templates
 
-    def broken() -> list:
+    def broken(after: str | None = None) -> list:
         raise RuntimeError("secret detail of a bug")
 
     monkeypatch.setattr(templates, "list_templates", broken)

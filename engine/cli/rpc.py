@@ -478,6 +478,8 @@ def client_preview(opts: ClientOptions, template: str | None, fmt: str | None, l
         click.echo("\t".join(cell.replace("\t", " ").replace("\n", " ") for cell in row))
     for rule, count in sorted(preview.excluded_by_rule.items(), key=lambda kv: -kv[1]):
         click.echo(f"excluded by {rule}: {count}")
+    if preview.incomplete:
+        click.echo(f"incomplete: {preview.incomplete}")
 
 
 @client.group("templates", invoke_without_command=True)

@@ -13,7 +13,7 @@ from engine.errors import TemplateError
 from engine.formats.base import ColumnInfo, ValueKind
 from engine.pipeline.fields import PRODUCT_FIELDS, FieldRef, Getter, make_getter, parse_path
 from engine.pipeline.rows import EXPANDERS, ROW_KINDS, ROW_MODE_COLUMNS, Expander, check_mode, relations_for
-from engine.pipeline.transforms import build_step
+from engine.pipeline.transforms import MAX_CELL_CHARS, CellTooLarge, build_step
 
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 COLUMN_KEYS = {"header", "source", "literal", "pattern", "transforms", "on"}
@@ -47,15 +47,31 @@ class CompiledColumns:
         self._fast = (operator.itemgetter(*keys), computed)
 
     def row(self, record: dict[str, Any]) -> list[Any]:
-        if self._fast is not None:
-            getter, computed = self._fast
-            for key, convert in computed:
-                record[key] = convert(record)
+        try:
+            if self._fast is not None:
+                getter, computed = self._fast
+                for key, convert in computed:
+                    record[key] = convert(record)
+                try:
+                    return list(getter(record))
+                except KeyError:  # a record without some field (hand-made, not from the loader)
+                    pass
+            return [convert(record) for convert in self.converters]
+        except CellTooLarge as exc:
+            raise self._too_large(record, exc) from None
+
+    def _too_large(self, record: dict[str, Any], exc: CellTooLarge) -> TemplateError:
+        """The error naming the column and the product whose value grew too large (found again, column by
+        column: this path is taken once, when the export stops)."""
+        label = "a column"
+        for info, convert in zip(self.infos, self.converters, strict=True):
             try:
-                return list(getter(record))
-            except KeyError:  # a record without some field (hand-made, not from the loader)
-                pass
-        return [convert(record) for convert in self.converters]
+                convert(record)
+            except CellTooLarge:
+                label = f"column {info.header!r}"
+                break
+        product = f"product {record.get('id')}" + (f" (SKU {record['sku']})" if record.get("sku") else "")
+        return TemplateError(f"{exc.reason} for {product}", label)
 
     def rows(self, record: dict[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
         """Every (values, row record) a product gives in the template's row mode."""
@@ -104,6 +120,8 @@ def _pattern_getter(pattern: str, column: str, needs: CompiledColumns) -> Getter
     parts: list[str | Getter] = []
     pos = 0
     for match in _PLACEHOLDER.finditer(pattern):
+        if "{" in pattern[pos : match.start()] or "}" in pattern[pos : match.start()]:
+            raise TemplateError("pattern has a { or } that does not enclose a field, e.g. {sku}", column)
         parts.append(pattern[pos : match.start()])
         ref = parse_path(match[1], column)
         _need(ref, needs)
@@ -111,11 +129,17 @@ def _pattern_getter(pattern: str, column: str, needs: CompiledColumns) -> Getter
             needs.row_fields.append(column)
         parts.append(make_getter(ref))
         pos = match.end()
+    if "{" in pattern[pos:] or "}" in pattern[pos:]:
+        raise TemplateError("pattern has a { or } that does not enclose a field, e.g. {sku}", column)
     parts.append(pattern[pos:])
     pieces = [p for p in parts if p != ""]
 
     def render(rec: dict[str, Any]) -> str:
-        return "".join(p if isinstance(p, str) else _render_text(p(rec)) for p in pieces).strip()
+        texts = [p if isinstance(p, str) else _render_text(p(rec)) for p in pieces]
+        size = sum(map(len, texts))
+        if size > MAX_CELL_CHARS:
+            raise CellTooLarge("pattern", size)
+        return "".join(texts).strip()
 
     return render
 

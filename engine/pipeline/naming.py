@@ -13,23 +13,38 @@ from engine.errors import OutputError, TemplateError
 PLACEHOLDERS = ("template", "date", "datetime", "timestamp", "format", "count", "part")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 _UNSAFE = re.compile(r'[\x00-\x1f\x7f/\\:*?"<>|]+')
-MAX_NAME = 180
+MAX_NAME_BYTES = 180  # of a name's stem in UTF-8; with -part12, -removed, -2, a temporary prefix and the extension
+# a name stays within the 255 bytes most file systems allow
 
 
-def check_pattern(pattern: str) -> None:
+def check_pattern(pattern: str, field: str = "file_name", *, folders: bool = False) -> None:
+    """Refuse an empty pattern, an unknown placeholder, a lone brace, and fixed text too long for a file name
+    (with `folders`, for each /-separated part)."""
     for match in _PLACEHOLDER.finditer(pattern):
         if match[1] not in PLACEHOLDERS:
             known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
-            raise TemplateError(f"unknown placeholder {match[0]} (known: {known})", "file_name")
+            raise TemplateError(f"unknown placeholder {match[0]} (known: {known})", field)
     if not pattern.strip():
-        raise TemplateError("must not be empty", "file_name")
+        raise TemplateError("must not be empty", field)
+    fixed = _PLACEHOLDER.sub("", pattern)
+    if "{" in fixed or "}" in fixed:
+        raise TemplateError("has a { or } that does not enclose a placeholder", field)
+    size = max(len(part.encode("utf-8")) for part in (fixed.split("/") if folders else [fixed]))
+    if size > MAX_NAME_BYTES:
+        raise TemplateError(
+            f"its fixed text is {size} bytes in UTF-8; a file name may have at most {MAX_NAME_BYTES} "
+            "(file systems allow 255, the rest is kept for -partN, -removed, -2 and the extension)",
+            field,
+        )
 
 
 def safe_file_name(name: str) -> str:
-    """A single path component: separators and control characters replaced, no leading dots, bounded."""
+    """A single path component: separators and control characters replaced, no leading dots, at most
+    MAX_NAME_BYTES bytes in UTF-8 (cut between characters)."""
     name = unicodedata.normalize("NFC", name)
     name = re.sub(r"\.{2,}", ".", _UNSAFE.sub("_", name)).strip("._ ")
-    return name[:MAX_NAME].rstrip("._ ") or "export"
+    name = name.encode("utf-8")[:MAX_NAME_BYTES].decode("utf-8", "ignore")
+    return name.rstrip("._ ") or "export"
 
 
 def render_name(

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from engine.catalog.models import PRODUCT_STATUSES
 from engine.errors import TemplateError
 
@@ -35,6 +37,69 @@ DEFAULT_STATUSES = ["active"]
 DEFAULT_SINK = "file"
 MAX_DELIVERIES = 20
 DELIVERY_KEYS = {"integration", "path"}
+
+# Bounds on what a template (or a request's overrides) may hold, checked before anything is compiled or saved.
+# The whole spec bound keeps every answer that carries a spec (a template, a job) far below the 8 MiB gRPC
+# message limit even where protobuf's Struct makes a value several times bigger than its JSON.
+MAX_SPEC_BYTES = 256 * 1024  # the spec as JSON
+MAX_COLUMNS = 1_000
+MAX_RULES = 1_000
+MAX_STEPS_PER_COLUMN = 50  # transformations in one column's chain
+MAX_PATTERNS = 100  # regular expressions (regex_replace steps and regex rules) in one template
+MAX_TEXT_CHARS = 10_000  # any one text: a literal, a pattern, a prefix, a replacement, an option...
+MAX_ENTRIES = 10_000  # items of any list or object in a column, a rule or the options (a map's table...)
+MAX_SELECTION_ITEMS = 10_000  # ids, skus, eans, categories... of a selection
+MAX_DEPTH = 16  # lists and objects inside each other
+
+
+def _check_value(value: Any, where: str, depth: int, max_items: int = MAX_ENTRIES) -> None:
+    """Every text, list and object inside `value` within its bound; the error names the first one over."""
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT_CHARS:
+            raise TemplateError(f"is {len(value):,} characters long (at most {MAX_TEXT_CHARS:,})", where)
+        return
+    if not isinstance(value, Mapping | list | tuple):
+        return
+    if depth > MAX_DEPTH:
+        raise TemplateError(f"nests lists and objects more than {MAX_DEPTH} levels deep", where)
+    if len(value) > max_items:
+        raise TemplateError(f"has {len(value):,} entries (at most {max_items:,})", where)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_value(key, f"{where} (a key)", depth + 1)
+            _check_value(item, f"{where}.{str(key)[:40]}", depth + 1)
+    else:
+        for index, item in enumerate(value, start=1):
+            _check_value(item, f"{where}[{index}]", depth + 1)
+
+
+def _is_pattern_step(step: Any) -> bool:
+    return isinstance(step, Mapping) and step.get("name") == "regex_replace"
+
+
+def check_size(data: Mapping[str, Any]) -> None:
+    """Refuse a spec over one of the bounds above, naming the part at fault and the bound."""
+    for key, value in data.items():
+        if key == "selection" and isinstance(value, Mapping):
+            for criterion, criterion_value in value.items():
+                _check_value(criterion_value, f"selection.{criterion}", 1, MAX_SELECTION_ITEMS)
+        else:
+            _check_value(value, str(key), 0, {"columns": MAX_COLUMNS, "rules": MAX_RULES}.get(str(key), MAX_ENTRIES))
+    size = len(orjson.dumps(data, default=str, option=orjson.OPT_NON_STR_KEYS))
+    if size > MAX_SPEC_BYTES:
+        raise TemplateError(f"is {size:,} bytes as JSON (at most {MAX_SPEC_BYTES:,})", "template")
+    columns = data["columns"] if isinstance(data.get("columns"), list) else []
+    patterns = sum(1 for rule in data.get("rules") or [] if isinstance(rule, Mapping) and rule.get("rule") == "regex")
+    for position, column in enumerate(columns, start=1):
+        steps = column.get("transforms") if isinstance(column, Mapping) else None
+        if isinstance(steps, list):
+            if len(steps) > MAX_STEPS_PER_COLUMN:
+                raise TemplateError(
+                    f"has {len(steps)} transformations (at most {MAX_STEPS_PER_COLUMN})", f"columns[{position}]"
+                )
+            patterns += sum(1 for step in steps if _is_pattern_step(step))
+    if patterns > MAX_PATTERNS:
+        raise TemplateError(f"has {patterns} regular expressions (at most {MAX_PATTERNS})", "template")
 
 
 def _check_selection(selection: Mapping[str, Any]) -> dict[str, Any]:
@@ -97,7 +162,7 @@ def _check_deliveries(deliveries: Any) -> list[dict[str, Any]]:
                 )
             if path:
                 try:
-                    check_pattern(path)
+                    check_pattern(path, folders=True)
                 except TemplateError as exc:
                     raise TemplateError(exc.reason, f"{where}.path") from None
             item["path"] = path
@@ -127,6 +192,7 @@ class ExportSpec:
         unknown = set(data) - known
         if unknown:
             raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", "template")
+        check_size(data)
         if not isinstance(data.get("format"), str):
             raise TemplateError("a format is required", "format")
         spec = cls(

@@ -18,10 +18,28 @@ from engine.catalog.text import html_to_text, slugify, strip_html
 from engine.errors import TemplateError
 from engine.formats.base import ValueKind
 from engine.pipeline.fields import ROW_OBJECTS, make_getter, parse_path
+from engine.pipeline.user_regex import compile_replacement, compile_user_regex
 
 Fn = Callable[[Any, Mapping[str, Any]], Any]
 REQUIRED = object()
-MAX_REGEX = 500
+# A transformed value (a cell) may not grow past this. It is not Excel's 32,767 (an XLSX writer cuts there, and
+# a JSON or CSV feed may carry longer descriptions): it is the bound that keeps one product's row, and the
+# memory of an export, small whatever a chain of replace, join, prefix... does to it.
+MAX_CELL_CHARS = 1_048_576
+MAX_SEPARATOR_CHARS = 100  # of join and slugify: inserted once per item or word
+
+
+class CellTooLarge(TemplateError):
+    """A transformation would make a value longer than MAX_CELL_CHARS (mapping names the column and product)."""
+
+    def __init__(self, transformation: str, size: int) -> None:
+        super().__init__(f"{transformation} would make a value of {size:,} characters (at most {MAX_CELL_CHARS:,})")
+
+
+def _within_cell(text: str, transformation: str) -> str:
+    if len(text) > MAX_CELL_CHARS:
+        raise CellTooLarge(transformation, len(text))
+    return text
 
 
 @dataclass(frozen=True)
@@ -147,32 +165,35 @@ def _replace(old: str, new: str) -> Fn:
     """Replace every `old` with `new`."""
     if not old:
         raise ValueError("old must not be empty")
-    return on_text(lambda s: s.replace(old, new))
+    growth = len(new) - len(old)
+
+    def replace(s: str) -> str:
+        if growth > 0 and len(s) + s.count(old) * growth > MAX_CELL_CHARS:  # checked before building it
+            raise CellTooLarge("replace", len(s) + s.count(old) * growth)
+        return s.replace(old, new)
+
+    return on_text(replace)
 
 
 @transform("regex_replace", "text", pattern=(str, REQUIRED), replacement=(str, ""), ignore_case=(bool, False))
 def _regex_replace(pattern: str, replacement: str, ignore_case: bool) -> Fn:
-    """Replace matches of a regular expression (`\\1` refers to a group)."""
-    if len(pattern) > MAX_REGEX:
-        raise ValueError(f"pattern is longer than {MAX_REGEX} characters")
-    try:
-        regex = re.compile(pattern, re.IGNORECASE if ignore_case else 0)
-        regex.sub(replacement, "")  # checks group references in the replacement
-    except re.error as exc:
-        raise ValueError(f"bad regular expression: {exc}") from None
-    return on_text(lambda s: regex.sub(replacement, s))
+    """Replace matches of a regular expression (RE2 syntax; `\\1` or `\\g<name>` refers to a group)."""
+    regex = compile_user_regex(pattern, ignore_case=ignore_case)
+    return on_text(
+        compile_replacement(regex, replacement, MAX_CELL_CHARS, lambda size: CellTooLarge("regex_replace", size))
+    )
 
 
 @transform("prefix", "text", text=(str, REQUIRED))
 def _prefix(text: str) -> Fn:
     """Put `text` before a non-empty value."""
-    return on_text(lambda s: text + s if s else s)
+    return on_text(lambda s: _within_cell(text + s, "prefix") if s else s)
 
 
 @transform("suffix", "text", text=(str, REQUIRED))
 def _suffix(text: str) -> Fn:
     """Put `text` after a non-empty value."""
-    return on_text(lambda s: s + text if s else s)
+    return on_text(lambda s: _within_cell(s + text, "suffix") if s else s)
 
 
 @transform("default", None, value=((str, int, float, bool), REQUIRED))
@@ -188,7 +209,9 @@ def _default(value: Any) -> Fn:
 @transform("slugify", "text", separator=(str, "-"))
 def _slugify(separator: str) -> Fn:
     """Lower-case ASCII letters, digits and separators ("Crème brûlée" -> "creme-brulee")."""
-    return on_text(lambda s: slugify(s, separator))
+    if len(separator) > MAX_SEPARATOR_CHARS:
+        raise ValueError(f"separator must be at most {MAX_SEPARATOR_CHARS} characters")
+    return on_text(lambda s: _within_cell(slugify(s, separator), "slugify"))
 
 
 # --- lists ----------------------------------------------------------------------------------------------------
@@ -197,10 +220,16 @@ def _slugify(separator: str) -> Fn:
 @transform("join", "text", separator=(str, "|"))
 def _join(separator: str) -> Fn:
     """Join a list into text."""
+    if len(separator) > MAX_SEPARATOR_CHARS:
+        raise ValueError(f"separator must be at most {MAX_SEPARATOR_CHARS} characters")
 
     def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
         if isinstance(value, list):
-            return separator.join(_text(v) for v in value if v is not None and v != "")
+            parts = [_text(v) for v in value if v is not None and v != ""]
+            size = sum(map(len, parts)) + len(separator) * max(len(parts) - 1, 0)
+            if size > MAX_CELL_CHARS:
+                raise CellTooLarge("join", size)
+            return separator.join(parts)
         return value
 
     return apply
@@ -397,10 +426,21 @@ def _unique() -> Fn:
     def apply(value: Any, _rec: Mapping[str, Any]) -> Any:
         if not isinstance(value, list):
             return value
-        kept: list[Any] = []  # items may be unhashable (objects)
+        kept: list[Any] = []
+        seen: set[Any] = set()
+        unhashable: list[Any] = []  # objects: compared one by one (a product has few)
         for item in value:
-            if item is not None and item != "" and item not in kept:
-                kept.append(item)
+            if item is None or item == "":
+                continue
+            try:
+                if item in seen:
+                    continue
+                seen.add(item)
+            except TypeError:
+                if item in unhashable:
+                    continue
+                unhashable.append(item)
+            kept.append(item)
         return kept
 
     return apply

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -11,6 +10,7 @@ from typing import Any
 from engine.catalog.gtin import gtin_problem
 from engine.errors import TemplateError
 from engine.pipeline.fields import make_getter, parse_path
+from engine.pipeline.user_regex import compile_user_regex
 
 Check = Callable[[dict[str, Any]], str | None]  # record -> message when the product breaks the rule
 
@@ -82,14 +82,14 @@ def _build(kind: str, args: Mapping[str, Any], get: Callable[[dict[str, Any]], A
         )
     if kind == "regex":
         pattern = args.get("pattern")
+        if not isinstance(pattern, str):
+            raise TemplateError("regex needs a 'pattern'", label)
         try:
-            regex = re.compile(pattern) if isinstance(pattern, str) and len(pattern) <= 500 else None
-        except re.error as exc:
-            raise TemplateError(f"regex: bad regular expression: {exc}", label) from None
-        if regex is None:
-            raise TemplateError("regex needs a 'pattern' of at most 500 characters", label)
+            regex = compile_user_regex(pattern)
+        except ValueError as exc:
+            raise TemplateError(f"regex: {exc}", label) from None
         return lambda rec: (
-            f"{name} does not match {regex.pattern}" if not _empty(v := get(rec)) and not regex.search(str(v)) else None
+            f"{name} does not match {pattern}" if not _empty(v := get(rec)) and not regex.search(str(v)) else None
         )
     if kind == "min_count":
         count = args.get("count")

@@ -7,10 +7,11 @@ stream ends with UNAVAILABLE and the seq to resume after.
 
 from __future__ import annotations
 
+import base64
 import codecs
 import threading
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 import grpc
 from pm_exports_client.v1 import catalog_pb2, catalog_pb2_grpc, exports_pb2, exports_pb2_grpc
@@ -22,10 +23,36 @@ from engine.rpc.interceptors import current_caller, release_db_connection
 from engine.services import catalog, jobs, reports, templates
 from engine.settings import Settings
 
+Message = TypeVar("Message", bound=Any)
+
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a page of a list ends before this (the message limit is 8 MiB)
 CHUNK_SIZE = 1024 * 1024  # bytes per DownloadArtifact/DownloadReport message (the contract's maximum)
 REPORT_CONTENT_TYPE = "text/csv; charset=utf-8"
 DEFAULT_PAGE_SIZE = 50
 DEFAULT_PREVIEW_ROWS = 20
+
+
+def _fitting(messages: Iterable[Message]) -> tuple[list[Message], bool]:
+    """The first messages that fit in MAX_ANSWER_BYTES (at least one), and whether some were left out."""
+    kept: list[Message] = []
+    size = 0
+    for message in messages:
+        size += message.ByteSize() + 6  # the field's tag and length
+        if kept and size > MAX_ANSWER_BYTES:
+            return kept, True
+        kept.append(message)
+    return kept, False
+
+
+def _name_token(name: str) -> str:
+    return base64.urlsafe_b64encode(name.encode()).decode()
+
+
+def _name_after(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidRequest("malformed page token", "page_token") from None
 
 
 def _requested_by() -> str:
@@ -98,7 +125,10 @@ class ExportServicer(exports_pb2_grpc.ExportServiceServicer):
             page_size=request.page_size or DEFAULT_PAGE_SIZE,
             page_token=request.page_token or None,
         )
-        return exports_pb2.ListJobsResponse(jobs=[convert.job_to_proto(j) for j in found], next_page_token=token)
+        page, cut = _fitting(convert.job_to_proto(j) for j in found)
+        if cut:
+            token = jobs.page_token_after(page[-1].id)
+        return exports_pb2.ListJobsResponse(jobs=page, next_page_token=token)
 
     def CancelJob(self, request: exports_pb2.CancelJobRequest, context: grpc.ServicerContext) -> Any:
         return convert.job_to_proto(jobs.cancel_job(self.settings, request.job_id))
@@ -127,13 +157,16 @@ class ExportServicer(exports_pb2_grpc.ExportServiceServicer):
 
     def PreviewExport(self, request: exports_pb2.PreviewExportRequest, context: grpc.ServicerContext) -> Any:
         template, overrides = _export_request(request.export)
-        preview = jobs.preview_export(template, overrides, limit=request.limit or DEFAULT_PREVIEW_ROWS)
+        remaining = context.time_remaining()  # None without a deadline; keep time to send the answer
+        seconds = jobs.PREVIEW_SECONDS if remaining is None else max(remaining * 0.8 - 0.2, 0.0)
+        preview = jobs.preview_export(template, overrides, limit=request.limit or DEFAULT_PREVIEW_ROWS, seconds=seconds)
         return convert.preview_to_proto(preview)
 
     def ListTemplates(self, request: exports_pb2.ListTemplatesRequest, context: grpc.ServicerContext) -> Any:
-        return exports_pb2.ListTemplatesResponse(
-            templates=[convert.template_to_proto(t) for t in templates.list_templates()]
-        )
+        after = _name_after(request.page_token) if request.page_token else None
+        page, cut = _fitting(convert.template_to_proto(t) for t in templates.list_templates(after))
+        token = _name_token(page[-1].name) if cut else ""
+        return exports_pb2.ListTemplatesResponse(templates=page, next_page_token=token)
 
     def GetTemplate(self, request: exports_pb2.GetTemplateRequest, context: grpc.ServicerContext) -> Any:
         name = _template_name(request.name)

@@ -67,6 +67,11 @@ def get_job(job_id: int) -> JobView:
     return view
 
 
+def page_token_after(job_id: int) -> str:
+    """The page token of the jobs older than `job_id` (for a caller that ends a page early)."""
+    return _encode_token(job_id)
+
+
 def _encode_token(last_id: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps({"before": last_id})).decode()
 
@@ -206,6 +211,13 @@ def open_artifact(
     return ArtifactView.of(artifact), handle
 
 
+# A preview runs in the engine process, for any reader: it stops early, with what it found and the reason, at
+# whichever of these comes first (rather than failing: the rows found so far are what the caller wants).
+PREVIEW_SECONDS = 5.0  # wall-clock budget of one call (or less: the call's own deadline)
+PREVIEW_MAX_SCANNED = 5_000  # products read
+PREVIEW_MAX_CHARS = 1_000_000  # characters of cells and exclusion messages: the answer stays well below 8 MiB
+
+
 @dataclass
 class Preview:
     headers: list[str]
@@ -214,12 +226,26 @@ class Preview:
     excluded: list[dict[str, Any]]  # product_id, sku, ean, rule, message of excluded products seen
     excluded_by_rule: dict[str, int]
     request: ResolvedRequest
+    incomplete: str = ""  # why it stopped before `limit` rows while products were left ("" when it did not)
 
 
-def preview_export(template: str | None, overrides: Mapping[str, Any] | None = None, limit: int = 20) -> Preview:
-    """The first `limit` mapped rows and the exclusions met on the way, without writing anything."""
+def _size(values: list[Any]) -> int:
+    return sum(len(v) if isinstance(v, str) else len(str(v)) for v in values if v is not None)
+
+
+def preview_export(
+    template: str | None,
+    overrides: Mapping[str, Any] | None = None,
+    limit: int = 20,
+    *,
+    seconds: float = PREVIEW_SECONDS,
+) -> Preview:
+    """The first `limit` mapped rows and the exclusions met on the way, without writing anything; it stops
+    early (see `Preview.incomplete`) after `seconds`, PREVIEW_MAX_SCANNED products or PREVIEW_MAX_CHARS."""
     if not 1 <= limit <= 1000:
         raise InvalidRequest("must be between 1 and 1000", "limit")
+    seconds = min(seconds, PREVIEW_SECONDS)
+    deadline = time.monotonic() + seconds
     request = resolve_request(template, overrides)
     spec = request.spec
     columns, rules = compile_columns(spec.columns, spec.rows), compile_rules(spec.rules)
@@ -230,12 +256,30 @@ def preview_export(template: str | None, overrides: Mapping[str, Any] | None = N
     rows: list[list[Any]] = []
     excluded: list[dict[str, Any]] = []
     by_rule: dict[str, int] = {}
+    scanned = chars = 0
+    incomplete = ""
     for chunk in loader.chunks():
         for record in chunk:
+            if time.monotonic() > deadline:
+                incomplete = f"stopped after {seconds:.3g} seconds"
+            elif scanned >= PREVIEW_MAX_SCANNED:
+                incomplete = f"stopped after reading {PREVIEW_MAX_SCANNED:,} products"
+            if incomplete:
+                break
+            scanned += 1
             failure = rules.first_failure(record)
             if failure is None:
-                rows.extend(values for values, _row in columns.rows(record))
+                found = [values for values, _row in columns.rows(record)]
+                chars += sum(_size(values) for values in found)
+                if chars > PREVIEW_MAX_CHARS:
+                    incomplete = f"stopped at {PREVIEW_MAX_CHARS:,} characters of rows and exclusions"
+                    break
+                rows.extend(found)
             else:
+                chars += len(failure[1])
+                if chars > PREVIEW_MAX_CHARS:
+                    incomplete = f"stopped at {PREVIEW_MAX_CHARS:,} characters of rows and exclusions"
+                    break
                 by_rule[failure[0]] = by_rule.get(failure[0], 0) + 1
                 excluded.append(
                     {
@@ -248,7 +292,8 @@ def preview_export(template: str | None, overrides: Mapping[str, Any] | None = N
                 )
             if len(rows) >= limit:
                 break
-        if len(rows) >= limit or len(excluded) >= 10 * limit:
+        if incomplete or len(rows) >= limit or len(excluded) >= 10 * limit:
             break
     total = count_selected(where)
-    return Preview([i.header for i in columns.infos], rows, total, excluded, by_rule, request)
+    headers = [i.header for i in columns.infos]
+    return Preview(headers, rows, total, excluded, by_rule, request, incomplete)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from peewee import IntegrityError
@@ -54,11 +55,23 @@ def get_template(name: str) -> TemplateView:
     return TemplateView.of(_row(name))
 
 
-def list_templates() -> list[TemplateView]:
-    return [TemplateView.of(t) for t in Template.select().order_by(Template.name)]
+def list_templates(after: str | None = None) -> Iterator[TemplateView]:
+    """Templates by name (those after the name `after`), read in batches: a caller may stop at any point."""
+    query = Template.select().order_by(Template.name)
+    if after is not None:
+        query = query.where(Template.name > after)
+    for template in query.iterator():
+        yield TemplateView.of(template)
 
 
 NAME_LIMIT = 128
+DESCRIPTION_LIMIT = 2_000
+
+
+def _check_description(description: str) -> str:
+    if len(description) > DESCRIPTION_LIMIT:
+        raise InvalidRequest(f"is {len(description):,} characters long (at most {DESCRIPTION_LIMIT:,})", "description")
+    return description
 
 
 def _check_name(name: Any, field: str = "name") -> str:
@@ -83,6 +96,7 @@ def create_template(name: str, spec: dict[str, Any], description: str = "") -> T
     """Validate and save a new template (version 1). Errors name the column or key at fault."""
     spec_dict = ExportSpec.from_dict(spec).to_dict()
     checked = _check_name(name)
+    description = _check_description(description or "")
     try:
         with current_database().atomic():
             template = Template.create(
@@ -103,7 +117,7 @@ def update_template(
         if new_name is not None and new_name.strip() != template.name:
             template.name = _check_name(new_name, "new_name")
         if description is not None:
-            template.description = description
+            template.description = _check_description(description)
         if spec is not None:
             spec_dict = ExportSpec.from_dict(spec).to_dict()
             if spec_dict != template.spec:

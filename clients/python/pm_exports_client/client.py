@@ -199,6 +199,7 @@ class Preview:
     total: int
     excluded: list[dict[str, Any]]
     excluded_by_rule: dict[str, int]
+    incomplete: str = ""  # why it stopped early (time, products read, size), "" when it did not
 
 
 @dataclass(frozen=True)
@@ -526,11 +527,20 @@ class ExportsClient:
             r.total,
             excluded,
             dict(r.excluded_by_rule),
+            r.incomplete,
         )
 
     def list_templates(self) -> list[TemplateInfo]:
-        response = self.exports.ListTemplates(exports_pb2.ListTemplatesRequest(), **self._kw())
-        return [_template(t) for t in response.templates]
+        """Every template, by name (read page by page: a page holds what fits in 4 MiB)."""
+        found: list[TemplateInfo] = []
+        token = ""
+        while True:
+            request = exports_pb2.ListTemplatesRequest(page_token=token)
+            response = self.exports.ListTemplates(request, **self._kw())
+            found.extend(_template(t) for t in response.templates)
+            token = response.next_page_token
+            if not token:
+                return found
 
     def get_template(self, name: str, version: int | None = None) -> TemplateInfo:
         """A template as it is now, or one of its saved versions (its spec then; name and description are

@@ -186,6 +186,7 @@ def preview_to_proto(preview: Any) -> exports_pb2.PreviewExportResponse:
         format=preview.request.spec.format,
         headers=preview.headers,
         total=preview.total,
+        incomplete=preview.incomplete,
     )
     msg.rows.extend(exports_pb2.PreviewRow(cells=[cell_text(v) for v in row]) for row in preview.rows)
     for e in preview.excluded:

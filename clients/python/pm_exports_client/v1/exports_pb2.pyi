@@ -335,7 +335,7 @@ class Exclusion(_message.Message):
     def __init__(self, product_id: _Optional[int] = ..., sku: _Optional[str] = ..., ean: _Optional[str] = ..., rule: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class PreviewExportResponse(_message.Message):
-    __slots__ = ("template", "format", "headers", "rows", "total", "excluded", "excluded_by_rule")
+    __slots__ = ("template", "format", "headers", "rows", "total", "excluded", "excluded_by_rule", "incomplete")
     class ExcludedByRuleEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -350,6 +350,7 @@ class PreviewExportResponse(_message.Message):
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     EXCLUDED_FIELD_NUMBER: _ClassVar[int]
     EXCLUDED_BY_RULE_FIELD_NUMBER: _ClassVar[int]
+    INCOMPLETE_FIELD_NUMBER: _ClassVar[int]
     template: str
     format: str
     headers: _containers.RepeatedScalarFieldContainer[str]
@@ -357,17 +358,22 @@ class PreviewExportResponse(_message.Message):
     total: int
     excluded: _containers.RepeatedCompositeFieldContainer[Exclusion]
     excluded_by_rule: _containers.ScalarMap[str, int]
-    def __init__(self, template: _Optional[str] = ..., format: _Optional[str] = ..., headers: _Optional[_Iterable[str]] = ..., rows: _Optional[_Iterable[_Union[PreviewRow, _Mapping]]] = ..., total: _Optional[int] = ..., excluded: _Optional[_Iterable[_Union[Exclusion, _Mapping]]] = ..., excluded_by_rule: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    incomplete: str
+    def __init__(self, template: _Optional[str] = ..., format: _Optional[str] = ..., headers: _Optional[_Iterable[str]] = ..., rows: _Optional[_Iterable[_Union[PreviewRow, _Mapping]]] = ..., total: _Optional[int] = ..., excluded: _Optional[_Iterable[_Union[Exclusion, _Mapping]]] = ..., excluded_by_rule: _Optional[_Mapping[str, int]] = ..., incomplete: _Optional[str] = ...) -> None: ...
 
 class ListTemplatesRequest(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("page_token",)
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_token: str
+    def __init__(self, page_token: _Optional[str] = ...) -> None: ...
 
 class ListTemplatesResponse(_message.Message):
-    __slots__ = ("templates",)
+    __slots__ = ("templates", "next_page_token")
     TEMPLATES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     templates: _containers.RepeatedCompositeFieldContainer[Template]
-    def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ...) -> None: ...
+    next_page_token: str
+    def __init__(self, templates: _Optional[_Iterable[_Union[Template, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class GetTemplateRequest(_message.Message):
     __slots__ = ("name", "version")
