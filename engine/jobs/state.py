@@ -11,7 +11,7 @@ from redis import Redis
 from engine.jobs.queues import key, redis_for
 from engine.settings import Settings
 
-JOB_KEY_PARTS = ("events", "seq", "cancel", "attempt", "recovering")
+JOB_KEY_PARTS = ("events", "seq", "cancel", "attempt", "recovering", "lost")
 CANCEL_TTL = 7 * 24 * 3600
 
 
@@ -34,6 +34,12 @@ def is_cancel_requested(settings: Settings, job_id: int) -> bool:
 
 def next_attempt(settings: Settings, job_id: int) -> int:
     return int(redis_for(settings).incr(job_key(job_id, "attempt")))
+
+
+def current_attempt(settings: Settings, job_id: int) -> int:
+    """The number of the job's latest RQ attempt (0: Redis holds none)."""
+    value = redis_for(settings).get(job_key(job_id, "attempt"))
+    return int(value) if value else 0
 
 
 def was_queued(settings: Settings, job_id: int) -> bool:
