@@ -1,7 +1,7 @@
 """The database is the source of truth for jobs: bring Redis and the process table back in line with it.
 
-- A queued or running job that Redis no longer knows (no RQ job queued, started by a live worker, scheduled or
-  deferred for its latest attempt; not parked in the waiting line; no lease; e.g. Redis restarted empty) is queued
+- A queued or running job that Redis no longer knows (no RQ job queued, scheduled for a retry, deferred or
+  started; not parked in the waiting line; no lease; e.g. Redis restarted empty) is queued
   again, to resume from its checkpoint, at most MAX_REQUEUES times over its life; after that it fails with the
   reason, and `retry` runs it anew. A job is acted on only once it has been seen lost for `confirm_after` seconds
   (a lease by default: a live worker's heartbeat puts its lease back well within that), so a job being created or
@@ -27,15 +27,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rq.job import Job, JobStatus
-from rq.worker import Worker
+from rq.registry import DeferredJobRegistry, ScheduledJobRegistry, StartedJobRegistry
 
 from engine.catalog.models import utcnow
 from engine.jobs.events import publish_state
-from engine.jobs.queues import redis_for
+from engine.jobs.queues import QUEUE_NAMES, get_queue, redis_for
 from engine.jobs.runner import work_dir
 from engine.jobs.slots import JobSlots
-from engine.jobs.state import current_attempt, job_key
+from engine.jobs.state import job_key
 from engine.jobs.tasks import enqueue_job, rq_job_id, slots_for
 from engine.models import ExportJob
 from engine.settings import Settings
@@ -47,7 +46,6 @@ LOST_REASON = "lost when Redis restarted empty (or lost its data) {count} times;
 GONE_REASON = "the process running it is gone ({owner})"
 STALE_WORK_AGE = dt.timedelta(days=1)
 ACTIVE = ("queued", "running")
-_LIVE_RQ_STATUSES = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 _JOB_WORK_DIR = re.compile(r"^\.work-job-(\d+)$")
 
 
@@ -64,26 +62,33 @@ def owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def redis_knows(settings: Settings, job_id: int, slots: JobSlots | None = None) -> bool:
-    """True when Redis holds something that will move the job on: a lease, a place in the waiting line, a
-    recovery in progress, or an RQ job of its latest attempt that is queued, scheduled (a retry), deferred or
-    started by a worker that is still registered."""
+def jobs_rq_holds(settings: Settings) -> set[int]:
+    """The ids of the jobs that have an RQ job in a queue, or in the scheduled (retry), deferred or started
+    registry of any queue (whatever the attempt: the attempt counter may be what Redis lost)."""
     redis = redis_for(settings)
-    slots = slots or slots_for(settings)
-    if slots.holds_lease(job_id) or slots.is_waiting(job_id) or redis.exists(job_key(job_id, "recovering")):
-        return True
-    attempt = current_attempt(settings, job_id)
-    if attempt == 0:
-        return False
-    (rq_job,) = Job.fetch_many([rq_job_id(job_id, attempt)], connection=redis)
-    if rq_job is None:
-        return False
-    status = rq_job.get_status(refresh=False)
-    if status in _LIVE_RQ_STATUSES:
-        return True
-    if status == JobStatus.STARTED and rq_job.worker_name:
-        return bool(redis.exists(Worker.redis_worker_namespace_prefix + rq_job.worker_name))
-    return False
+    prefix = rq_job_id(0, 0).removesuffix("-0-0") + "-"
+    held: set[int] = set()
+    for name in QUEUE_NAMES:
+        queue = get_queue(settings, name)
+        ids = [*queue.get_job_ids()]
+        for registry in (ScheduledJobRegistry, DeferredJobRegistry, StartedJobRegistry):
+            ids += registry(queue=queue, connection=redis).get_job_ids()
+        for rq_id in ids:
+            job_part, _, _attempt = rq_id.removeprefix(prefix).rpartition("-")
+            if rq_id.startswith(prefix) and job_part.isdigit():
+                held.add(int(job_part))
+    return held
+
+
+def redis_knows(settings: Settings, job_id: int, slots: JobSlots, rq_held: set[int]) -> bool:
+    """True when Redis holds something that will move the job on: a lease, a place in the waiting line, a
+    recovery in progress, or an RQ job (`rq_held`, from jobs_rq_holds)."""
+    return (
+        job_id in rq_held
+        or slots.holds_lease(job_id)
+        or slots.is_waiting(job_id)
+        or bool(redis_for(settings).exists(job_key(job_id, "recovering")))
+    )
 
 
 def _seen_lost_long_enough(settings: Settings, job_id: int, confirm_after: float) -> bool:
@@ -102,11 +107,12 @@ def reconcile_lost_jobs(settings: Settings, *, confirm_after: float | None = Non
     redis = redis_for(settings)
     slots = slots_for(settings)
     done = Reconciled()
+    rq_held = jobs_rq_holds(settings)
     candidates = ExportJob.select(ExportJob.id, ExportJob.status, ExportJob.checkpoint, ExportJob.report).where(
         ExportJob.status.in_(ACTIVE) & ExportJob.owner.is_null()
     )
     for job in candidates:
-        if redis_knows(settings, job.id, slots):
+        if redis_knows(settings, job.id, slots, rq_held):
             redis.delete(job_key(job.id, "lost"))
             continue
         if not _seen_lost_long_enough(settings, job.id, confirm_after):

@@ -36,12 +36,6 @@ def next_attempt(settings: Settings, job_id: int) -> int:
     return int(redis_for(settings).incr(job_key(job_id, "attempt")))
 
 
-def current_attempt(settings: Settings, job_id: int) -> int:
-    """The number of the job's latest RQ attempt (0: Redis holds none)."""
-    value = redis_for(settings).get(job_key(job_id, "attempt"))
-    return int(value) if value else 0
-
-
 def was_queued(settings: Settings, job_id: int) -> bool:
     """True when the job ever went to a worker (inline jobs never do)."""
     return bool(redis_for(settings).exists(job_key(job_id, "attempt")))
