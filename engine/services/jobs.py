@@ -70,7 +70,7 @@ def _require_redis(settings: Settings, consequence: str) -> None:
     try:
         redis_for(settings).ping()
     except RedisError:
-        raise RetryableError(f"Redis does not answer: {consequence}; retry when it is back", 5.0) from None
+        raise RetryableError(f"Redis does not answer: {consequence}; retry later", 5.0) from None
 
 
 def _hand_over(settings: Settings, job: ExportJob, *, queue: bool) -> None:
