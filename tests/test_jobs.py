@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -320,3 +323,55 @@ def test_cancelling_a_waiting_job_takes_it_out_of_the_line(stack) -> None:
     assert slots.admit(job.id) == [] and slots.is_waiting(job.id)
     cancelled = job_service.cancel_job(limited, job.id)
     assert cancelled.status == "cancelled" and not slots.is_waiting(job.id)
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_cancels_the_cli_export_and_removes_its_partial_files(stack, sig, code) -> None:
+    env = {**Workers(stack).env, "PM_EXPORTS_CHUNK_SIZE": "100"}
+    out = stack.var_dir / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "export", "--format", "xlsx", "--out", str(out), "--quiet"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        wait_for(
+            lambda: ExportJob.select().where(ExportJob.processed > 0).exists() or proc.poll() is not None,
+            message="the export to start",
+        )
+        proc.send_signal(sig)
+        _stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    (job,) = ExportJob.select()
+    assert proc.returncode == code, stderr
+    assert stderr.decode().strip().splitlines()[-1] == (
+        f"{sig.name}: the export was cancelled and its partial files removed"
+    )
+    assert (job.status, job.phase, job.error) == ("cancelled", "cancelled", f"cancelled: interrupted by {sig.name}")
+    assert list(out.iterdir()) == [], "no partial file, no work folder"
+
+
+def test_the_scheduler_process_runs_rqs_scheduler_for_delayed_retries(redis_url: str, sqlite_db) -> None:
+    """Workers under `pm-exports run` fork no RQ scheduler: the scheduler process queues the due retries."""
+    import datetime as dt
+    import threading
+
+    from engine.jobs.queues import get_queue
+    from engine.jobs.scheduler import run_rq_scheduler
+
+    settings = sqlite_db.with_(redis_url=redis_url)
+    queue = get_queue(settings, "exports")
+    retry = queue.enqueue_in(dt.timedelta(seconds=0), "engine.jobs.tasks.run_job", 1)
+    assert queue.get_job_ids() == []
+    stop = threading.Event()
+    thread = threading.Thread(target=run_rq_scheduler, args=(settings, stop, 0.2))
+    thread.start()
+    try:
+        wait_for(lambda: queue.get_job_ids() == [retry.id], timeout=10, message="the retry to be queued")
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert not thread.is_alive()

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine.cli import AppContext, handle_errors, pass_app
+from engine.errors import Cancelled
 from engine.formats.registry import FORMATS
+
+if TYPE_CHECKING:
+    from engine.jobs.runner import LocalChannel
 
 
 def human_size(size: float) -> str:
@@ -102,6 +109,21 @@ def register(main: click.Group) -> None:
     main.add_command(report)
 
 
+@contextlib.contextmanager
+def cancel_on_signals() -> Iterator[LocalChannel]:
+    """SIGINT and SIGTERM cancel the inline job (it stops within one chunk and removes its partial files) instead
+    of killing the process mid-write; the previous handlers come back afterwards."""
+    from engine.jobs.runner import LocalChannel
+
+    channel = LocalChannel()
+    previous = {sig: signal.signal(sig, channel.on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield channel
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 @click.command()
 @click.option("--format", "fmt", type=click.Choice(sorted(FORMATS)), help="Output format.")
 @click.option("--template", "-t", help="Template name (default: the standard template of the format).")
@@ -165,11 +187,21 @@ def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: b
         if bar is not None:
             bar.update(p.processed - bar.pos)
 
-    try:
-        job, result = run_inline(request, app.settings, out_dir=out_dir, on_progress=on_progress)
-    finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+    with cancel_on_signals() as channel:
+        try:
+            job, result = run_inline(request, app.settings, out_dir=out_dir, on_progress=on_progress, channel=channel)
+        except Cancelled:
+            if channel.signal_number is None:
+                raise
+            if bar is not None:
+                bar.__exit__(None, None, None)
+                bar = None
+            name = signal.Signals(channel.signal_number).name
+            click.secho(f"{name}: the export was cancelled and its partial files removed", fg="yellow", err=True)
+            sys.exit(128 + channel.signal_number)
+        finally:
+            if bar is not None:
+                bar.__exit__(None, None, None)
     rate = result.total / result.seconds if result.seconds > 0 else 0
     click.echo(
         f"Export #{job.id} ({request.template_name}, {request.spec.format}): {plural(result.exported, 'product')} "

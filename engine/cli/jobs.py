@@ -17,6 +17,8 @@ import click
 
 from engine.cli import AppContext, handle_errors, pass_app
 
+ENGINE_START_TIMEOUT = 60.0  # seconds the supervisor waits for the engine to listen before giving up
+
 
 def register(main: click.Group) -> None:
     main.add_command(worker)
@@ -34,14 +36,21 @@ def register(main: click.Group) -> None:
 )
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.option("--name", help="Worker name (default: host and pid).")
+@click.option(
+    "--rq-scheduler/--no-rq-scheduler",
+    default=True,
+    show_default=True,
+    help="Fork RQ's scheduler (delayed retries) beside the worker; `pm-exports scheduler` runs one too.",
+)
 @pass_app
 @handle_errors
-def worker(app: AppContext, queues: str, burst: bool, name: str | None) -> None:
+def worker(app: AppContext, queues: str, burst: bool, name: str | None, rq_scheduler: bool) -> None:
     """Run an RQ worker (exports and maintenance; the push and deliver queues serve the jobs that come next)."""
     from engine.jobs.worker import run_worker
 
     app.open_db()
-    run_worker(app.settings, [q.strip() for q in queues.split(",") if q.strip()], burst=burst, name=name)
+    names = [q.strip() for q in queues.split(",") if q.strip()]
+    run_worker(app.settings, names, burst=burst, name=name, rq_scheduler=rq_scheduler)
 
 
 @click.command()
@@ -97,35 +106,88 @@ def start_embedded_redis(var_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise click.ClickException(f"the embedded Redis did not start (see {folder / 'redis.log'})")
 
 
+def _session_of(pid: int) -> int | None:
+    """The session id of a process (Linux /proc), None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()
+    return int(fields[3])  # after the command: state, ppid, pgrp, session
+
+
+def processes_in_sessions(sessions: set[int]) -> list[int]:
+    """Pids of the live processes (zombies included) whose session is one of `sessions` (Linux; [] elsewhere)."""
+    found = []
+    for entry in Path("/proc").iterdir() if Path("/proc/self/stat").exists() else ():
+        if entry.name.isdigit() and _session_of(int(entry.name)) in sessions:
+            found.append(int(entry.name))
+    return found
+
+
+def _become_subreaper() -> bool:
+    """Have the orphans of our children (a killed worker's forked processes) reparented to this process rather
+    than to init, so that we reap them (Linux PR_SET_CHILD_SUBREAPER; False elsewhere)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    pr_set_child_subreaper = 36
+    return bool(ctypes.CDLL(None, use_errno=True).prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0)
+
+
 class Stack:
-    """The processes of `pm-exports run`, each in its own process group. A worker that dies is started again
-    (its job is resumed from its checkpoint by another worker); the engine or scheduler dying stops the stack."""
+    """The processes of `pm-exports run`, each in its own session and process group, all owned by this supervisor:
+    a worker that dies has its whole group killed (whatever it forked) and is started again (its job is resumed
+    from its checkpoint by another worker); the engine or scheduler dying stops the stack; orphans adopted by
+    this process are reaped; on stop no process of any session the stack started survives."""
 
     def __init__(self, base: list[str], env: dict[str, str]) -> None:
         self.base, self.env = base, env
         self.services: dict[str, tuple[list[str], subprocess.Popen[bytes]]] = {}
+        self.sessions: set[int] = set()
         self.starts = 0
+        _become_subreaper()
 
-    def start(self, name: str, args: list[str]) -> None:
+    def start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         self.starts += 1
         extra = ["--name", f"pmx-{name}-{os.getpid()}-{self.starts}"] if name.startswith("worker") else []
         proc = subprocess.Popen([*self.base, *args, *extra], env=self.env, start_new_session=True)
         self.services[name] = (args, proc)
+        self.sessions.add(proc.pid)  # a new session's id is its leader's pid
+        return proc
 
     def watch(self) -> str | None:
-        """Restart dead workers; returns the name of another service that died, if any."""
+        """Restart dead workers (after killing what they left in their group); reap adopted orphans; returns the
+        name of another service that died, if any."""
+        died = None
         for name, (args, proc) in list(self.services.items()):
             if proc.poll() is None:
                 continue
+            _signal_group(proc, signal.SIGKILL)  # its forked children, orphaned when it died
             if name.startswith("worker"):
                 click.secho(f"{name} exited with code {proc.returncode}: starting it again", fg="yellow", err=True)
                 self.start(name, args)
                 continue
-            return f"{name} exited with code {proc.returncode}"
-        return None
+            died = died or f"{name} exited with code {proc.returncode}"
+        self.reap_orphans()
+        return died
+
+    def reap_orphans(self) -> list[int]:
+        """Reap the processes reparented to us (not the ones we started: Popen reaps those)."""
+        ours = {proc.pid for _args, proc in self.services.values()}
+        reaped = []
+        for pid in processes_in_sessions(self.sessions):
+            if pid in ours:
+                continue
+            with contextlib.suppress(ChildProcessError):
+                if os.waitpid(pid, os.WNOHANG)[0] == pid:
+                    reaped.append(pid)
+        return reaped
 
     def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM to every process group, wait for them (workers finish or checkpoint), then kill stragglers."""
+        """SIGTERM to every process group, wait for them (workers finish or checkpoint), then kill stragglers and
+        anything left in the stack's sessions, and reap."""
         for _args, proc in self.services.values():
             _signal_group(proc, signal.SIGTERM)
         deadline = time.monotonic() + grace
@@ -135,12 +197,64 @@ class Stack:
             except subprocess.TimeoutExpired:
                 _signal_group(proc, signal.SIGKILL)
                 proc.wait()
-            _signal_group(proc, signal.SIGKILL)  # children left behind (RQ's scheduler process)
+            _signal_group(proc, signal.SIGKILL)  # whatever it forked and left behind
+        for _ in range(50):
+            left = processes_in_sessions(self.sessions)
+            if not left:
+                return
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
+            self.reap_orphans()
+            time.sleep(0.1)
 
 
 def _signal_group(proc: subprocess.Popen[bytes], sig: signal.Signals) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    try:
+        return host, int(port)
+    except ValueError:
+        raise click.ClickException(f"PM_EXPORTS_GRPC_ADDRESS: {address!r} is not host:port") from None
+
+
+def check_port_free(address: str) -> None:
+    """Fail with a clear message when something already listens on the engine's address."""
+    host, port = _host_port(address)
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # ignore TIME_WAIT, as the engine does
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot listen on {address}: {exc.strerror or exc} (another `pm-exports run` or engine?); stop it "
+                "or set PM_EXPORTS_GRPC_ADDRESS"
+            ) from None
+
+
+def wait_until_listening(
+    address: str, engine: subprocess.Popen[bytes], stopping: threading.Event, timeout: float
+) -> None:
+    """Return once the engine accepts connections on `address`; fail when it exits first or takes too long."""
+    host, port = _host_port(address)
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)  # noqa: S104 - a probe target
+    deadline = time.monotonic() + timeout
+    while not stopping.is_set():
+        if engine.poll() is not None:
+            raise click.ClickException(f"the gRPC engine exited with code {engine.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
+            return
+        if time.monotonic() > deadline:
+            raise click.ClickException(f"the gRPC engine is not listening on {address} after {timeout:g} s")
+        time.sleep(0.1)
 
 
 @click.command()
@@ -161,6 +275,7 @@ def run(app: AppContext, workers: int, demo_products: int) -> None:
     from engine.services.setup import upgrade
 
     settings = app.settings
+    check_port_free(settings.grpc_address)
     app.open_db(require_schema=False)
     upgrade(settings)
     if demo_products and not Product.select().exists():
@@ -177,21 +292,24 @@ def run(app: AppContext, workers: int, demo_products: int) -> None:
     exe = shutil.which("pm-exports") or sys.argv[0]
     base = [exe] if exe.endswith("pm-exports") else [sys.executable, "-m", "engine.cli"]
     cli = exe if exe.endswith("pm-exports") else "pm-exports"
-    stack = Stack(base, env)
-    stack.start("engine", ["serve"])
-    for n in range(workers):
-        stack.start(f"worker-{n + 1}", ["worker"])
-    stack.start("scheduler", ["scheduler"])
-    click.echo(f"gRPC:      {settings.grpc_address} (health, reflection; API key required)")
-    click.echo(f"Workers:   {workers} (restarted if they die); scheduler running")
-    click.echo(f"Exports:   {settings.export_dir.resolve()}")
-    click.echo(f"API key:   {cli} apikey create --name me --role manager")
-    click.echo(f'Try:       PM_EXPORTS_API_KEY=<key> {cli} client run-export --template "Standard CSV"')
-    click.echo("Ctrl-C stops everything.")
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
+    stack = Stack(base, env)
+    died: str | None = None
     try:
+        engine = stack.start("engine", ["serve"])
+        wait_until_listening(settings.grpc_address, engine, stopping, ENGINE_START_TIMEOUT)
+        for n in range(workers):
+            stack.start(f"worker-{n + 1}", ["worker", "--no-rq-scheduler"])
+        stack.start("scheduler", ["scheduler"])
+        if not stopping.is_set():
+            click.echo(f"gRPC:      {settings.grpc_address} (health, reflection; API key required)")
+            click.echo(f"Workers:   {workers} (restarted if they die); scheduler running")
+            click.echo(f"Exports:   {settings.export_dir.resolve()}")
+            click.echo(f"API key:   {cli} apikey create --name me --role manager")
+            click.echo(f'Try:       PM_EXPORTS_API_KEY=<key> {cli} client run-export --template "Standard CSV"')
+            click.echo("Ctrl-C stops everything.")
         while not stopping.wait(1):
             died = stack.watch()
             if died:
@@ -205,4 +323,7 @@ def run(app: AppContext, workers: int, demo_products: int) -> None:
                 redis_proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 _signal_group(redis_proc, signal.SIGKILL)
+                redis_proc.wait()
         click.echo("stopped.")
+    if died:
+        sys.exit(1)

@@ -11,7 +11,7 @@ from redis import Redis
 from engine.jobs.queues import key, redis_for
 from engine.settings import Settings
 
-JOB_KEY_PARTS = ("events", "seq", "cancel", "attempt", "recovering")
+JOB_KEY_PARTS = ("events", "seq", "cancel", "attempt", "recovering", "lost")
 CANCEL_TTL = 7 * 24 * 3600
 
 

@@ -46,6 +46,11 @@ def slots_for(settings: Settings) -> JobSlots:
     return JobSlots(redis_for(settings), settings.max_running_exports, settings.job_lease_seconds)
 
 
+def rq_job_id(job_id: int, attempt: int) -> str:
+    """The RQ job id of one attempt of a job."""
+    return f"{key('job', job_id)}:{attempt}".replace(":", "-")
+
+
 def enqueue_job(settings: Settings, job_id: int, kind: str | None = None) -> None:
     """Queue the job for a worker, on its kind's queue (a new RQ job per attempt)."""
     if kind is None:
@@ -54,7 +59,7 @@ def enqueue_job(settings: Settings, job_id: int, kind: str | None = None) -> Non
     get_queue(settings, get_kind(kind).queue).enqueue(
         "engine.jobs.tasks.run_job",
         job_id,
-        job_id=f"{key('job', job_id)}:{attempt}".replace(":", "-"),
+        job_id=rq_job_id(job_id, attempt),
         job_timeout=-1,
         retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
         result_ttl=7 * 24 * 3600,
@@ -125,6 +130,20 @@ def watch_jobs(settings: Settings) -> list[int]:
         recovered.append(job.id)
     requeue_admitted(settings, slots.admit_waiting())
     return recovered
+
+
+def daily_maintenance() -> int:
+    """The daily maintenance task: purge expired artifacts, remove stale work folders, close the inline jobs of
+    this host whose process is gone. Returns the number of artifacts purged."""
+    from engine.jobs.reconcile import close_orphaned_inline_jobs, remove_stale_work_dirs  # it imports this module
+
+    purged = purge_expired_artifacts()
+    settings = runtime_settings()
+    with connection():
+        removed = remove_stale_work_dirs(settings)
+        closed = close_orphaned_inline_jobs(settings)
+    log.info("daily maintenance done", extra={"work_dirs_removed": len(removed), "inline_jobs_closed": len(closed)})
+    return purged
 
 
 def purge_expired_artifacts() -> int:

@@ -39,6 +39,7 @@ class ExportJob(BaseModel):
     created_at = DateTimeField(default=utcnow, index=True)
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
+    owner = CharField(max_length=128, null=True)  # host:pid of the process running an inline job
 
 
 class Artifact(BaseModel):

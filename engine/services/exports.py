@@ -9,6 +9,7 @@ from typing import Any
 
 from engine.jobs import runner
 from engine.jobs.queues import redis_for
+from engine.jobs.reconcile import owner_id
 from engine.jobs.state import reset_job_keys
 from engine.models import ExportJob
 from engine.pipeline.run import ExportResult, Progress
@@ -92,15 +93,17 @@ def run_inline(
     requested_by: str = "cli",
     on_progress: Callable[[Progress], None] | None = None,
     allow_empty: bool = False,
+    channel: runner.LocalChannel | None = None,
 ) -> tuple[JobView, ExportResult]:
-    """Run an export in this process through the job runner, without Redis; raises the error that ended it."""
+    """Run an export in this process through the job runner, without Redis; raises the error that ended it.
+    `channel` lets the caller cancel it (a signal handler); the job records this process as its owner."""
     from engine.services.jobs import get_job
 
-    job = request.new_job(None, status="queued", phase="queued", requested_by=requested_by)
+    job = request.new_job(None, status="queued", phase="queued", requested_by=requested_by, owner=owner_id())
     ended = runner.execute(
         job.id,
         settings,
-        channel=runner.LocalChannel(),
+        channel=channel or runner.LocalChannel(),
         out_dir=out_dir,
         allow_empty=allow_empty,
         observer=on_progress,

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 import orjson
+from redis.exceptions import RedisError
 
 from engine.catalog.models import utcnow
-from engine.errors import InvalidRequest, InvalidState, NotFound
+from engine.db import connection
+from engine.errors import InvalidRequest, InvalidState, NotFound, RetryableError
 from engine.jobs import runner
-from engine.jobs.events import TERMINAL, events_for, job_event, publish_state
+from engine.jobs.events import TERMINAL, JobEvents, events_for, job_event, publish_state
 from engine.jobs.queues import redis_for
+from engine.jobs.reconcile import owner_id
 from engine.jobs.runner import work_dir
 from engine.jobs.state import request_cancel, reset_job_keys
 from engine.jobs.tasks import enqueue_job, requeue_admitted, slots_for
@@ -46,13 +49,45 @@ def create_export(
     ones are queued for a worker. Raises TemplateError/InvalidRequest naming the bad part of the request."""
     request = resolve_request(template, overrides)
     total = count_selected(selection_where(request.spec.selection, request.spec.statuses))
-    job = request.new_job(settings, status="queued", phase="queued", requested_by=requested_by, total=total)
-    publish_state(settings, job.id)
-    if inline_allowed and total < settings.inline_threshold:
+    inline = inline_allowed and total < settings.inline_threshold
+    _require_redis(settings, "no export was created")
+    job = request.new_job(
+        None,
+        status="queued",
+        phase="queued",
+        requested_by=requested_by,
+        total=total,
+        owner=owner_id() if inline else None,
+    )
+    _hand_over(settings, job, queue=not inline)
+    if inline:
         runner.execute(job.id, settings)
-    else:
-        enqueue_job(settings, job.id, job.kind)
     return get_job(job.id)
+
+
+def _require_redis(settings: Settings, consequence: str) -> None:
+    """Refuse to create a job while Redis does not answer (it would stay queued forever)."""
+    try:
+        redis_for(settings).ping()
+    except RedisError:
+        raise RetryableError(f"Redis does not answer: {consequence}; retry later", 5.0) from None
+
+
+def _hand_over(settings: Settings, job: ExportJob, *, queue: bool) -> None:
+    """Clear what Redis held under the new job's id, publish its first event and (with `queue`) queue it. If Redis
+    fails meanwhile, the job is failed with the reason (never left queued with nobody to run it) and the caller
+    gets a RetryableError."""
+    try:
+        reset_job_keys(redis_for(settings), job.id)
+        publish_state(settings, job.id)
+        if queue:
+            enqueue_job(settings, job.id, job.kind)
+    except RedisError:
+        reason = "Redis stopped answering while the job was being queued; retry it"
+        ExportJob.update(status="failed", phase="failed", error=reason, finished_at=utcnow()).where(
+            ExportJob.id == job.id
+        ).execute()
+        raise RetryableError(f"job {job.id} failed: {reason}", 5.0) from None
 
 
 def _job_row(job_id: int) -> ExportJob:
@@ -146,6 +181,7 @@ def retry_job(settings: Settings, job_id: int, *, requested_by: str = "api") -> 
     old = _job_row(job_id)
     if old.status not in {"failed", "cancelled", "partial"}:
         raise InvalidState(f"job {job_id} is {old.status}: only failed, cancelled or partial jobs can be retried")
+    _require_redis(settings, f"job {job_id} was not retried")
     job = ExportJob.create(
         kind=old.kind,
         template_name=old.template_name,
@@ -157,9 +193,7 @@ def retry_job(settings: Settings, job_id: int, *, requested_by: str = "api") -> 
         total=old.total,
         report={"retry_of": old.id},
     )
-    reset_job_keys(redis_for(settings), job.id)
-    publish_state(settings, job.id)
-    enqueue_job(settings, job.id, job.kind)
+    _hand_over(settings, job, queue=True)
     return get_job(job.id)
 
 
@@ -169,18 +203,60 @@ def watch_job(
     """Events of a job after `after_seq`, then live ones until it ends (None marks an idle second).
 
     A finished job whose events are gone (expired, or Redis restarted) gives one event with its final state;
-    a finished job whose events were all seen ends the stream at once."""
+    a finished job whose events were all seen ends the stream at once. While the stream is idle the job's row is
+    read every WATCH_ROW_CHECK idle seconds: a job that ended without its last event reaching Redis (Redis lost it)
+    gives one final event from its row. Redis not answering is a RetryableError naming the seq to resume after."""
     job = _job_row(job_id)
     if after_seq < 0:
         raise InvalidRequest("must not be negative", "after_seq")
     events = events_for(settings)
-    if job.status in TERMINAL:
+    try:
         last = events.last_seq(job_id)
+    except RedisError:
+        if job.status not in TERMINAL:
+            raise _redis_gone(job_id, after_seq) from None
+        last = 0
+    if job.status in TERMINAL:
         if last == 0:
-            return iter([{**job_event(job), "seq": 1, "job_id": job_id, "time": time.time()}] if after_seq < 1 else [])
+            return iter([_row_event(job, after_seq)] if after_seq < 1 else [])
         if after_seq >= last:
             return iter([])
-    return events.watch(job_id, after_seq, stop=stop)
+    return _follow(events, job_id, after_seq, stop)
+
+
+WATCH_ROW_CHECK = 5  # idle seconds between two reads of a watched job's row
+
+
+def _row_event(job: ExportJob, after_seq: int) -> dict[str, Any]:
+    """An event made from the job's row, numbered after the last one the watcher saw."""
+    return {**job_event(job), "seq": after_seq + 1, "job_id": job.id, "time": time.time()}
+
+
+def _redis_gone(job_id: int, last: int) -> RetryableError:
+    return RetryableError(f"Redis does not answer: watch job {job_id} again with after_seq={last} later", 5.0)
+
+
+def _follow(
+    events: JobEvents, job_id: int, after_seq: int, stop: Callable[[], bool] | None
+) -> Iterator[dict[str, Any] | None]:
+    last, idle = after_seq, 0
+    try:
+        for event in events.watch(job_id, after_seq, stop=stop):
+            if event is not None:
+                last, idle = int(event["seq"]), 0
+                yield event
+                continue
+            yield None
+            idle += 1
+            if idle % WATCH_ROW_CHECK == 0:
+                with connection():
+                    job = ExportJob.get_by_id(job_id)
+                    final = _row_event(job, last) if job.status in TERMINAL else None
+                if final is not None:
+                    yield final
+                    return
+    except RedisError:
+        raise _redis_gone(job_id, last) from None
 
 
 def open_artifact(
