@@ -14,7 +14,9 @@ from engine.models import Integration
 from engine.secrets import key_file, secret_box
 from engine.services import integrations as svc
 from engine.settings import Settings
-from tests.s3_server import S3Server, s3_server  # noqa: F401 - the session fixture
+from tests.s3_server import S3Server
+
+pytest_plugins = ["tests.s3_server"]
 
 
 def s3_values(server: S3Server, bucket: str) -> tuple[dict[str, object], dict[str, str]]:
