@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from cryptography.fernet import Fernet
@@ -14,9 +15,11 @@ from engine.models import Integration
 from engine.secrets import key_file, secret_box
 from engine.services import integrations as svc
 from engine.settings import Settings
-from tests.s3_server import S3Server
 
-pytest_plugins = ["tests.s3_server"]
+if TYPE_CHECKING:
+    from tests.s3_server import S3Server
+
+pytest_plugins = ["tests.s3_server"]  # fixture: s3_server
 
 
 def s3_values(server: S3Server, bucket: str) -> tuple[dict[str, object], dict[str, str]]:
