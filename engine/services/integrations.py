@@ -243,9 +243,6 @@ def test_integration(settings: Settings, name: str, *, trust: bool = False) -> P
     return ProbeView(True, probe.latency_ms, probe.message, dict(probe.details), trusted)
 
 
-test_integration.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
-
-
 def rotate_secrets(settings: Settings) -> int:
     """Re-encrypt every integration's secrets with the first configured key; returns how many were rewritten."""
     box = secret_box(settings)
