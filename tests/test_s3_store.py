@@ -101,3 +101,26 @@ def test_engine_and_worker_share_no_disk(
     assert expires <= view.expires_at
     with pytest.raises(InvalidState, match="S3 artifact store"):
         artifact_link(engine.with_(artifact_store=""), job.id)
+
+
+def test_multipart_upload_is_verified_and_invisible_until_complete(s3_server: S3Server, tmp_path: Path) -> None:
+    from engine.destinations.s3 import MIN_PART, upload_verified
+    from engine.errors import FatalError
+
+    client = s3_server.client()
+    bucket = s3_server.new_bucket()
+    data = os.urandom(2 * MIN_PART + 1234)  # three parts
+    source = tmp_path / "big.bin"
+    source.write_bytes(data)
+    expected = hashlib.sha256(data).hexdigest()
+    with source.open("rb") as handle:
+        sha = upload_verified(client, bucket, "big.bin", handle, size=len(data), expected_sha256=expected,
+                              content_type="application/octet-stream", part_size=MIN_PART)  # fmt: skip
+    assert sha == expected
+    assert client.get_object(Bucket=bucket, Key="big.bin")["Body"].read() == data  # type: ignore[attr-defined]
+    with source.open("rb") as handle, pytest.raises(FatalError, match="changed on disk"):
+        upload_verified(client, bucket, "changed.bin", handle, size=len(data), expected_sha256="0" * 64,
+                        content_type="application/octet-stream", part_size=MIN_PART)  # fmt: skip
+    listed = client.list_objects_v2(Bucket=bucket)  # type: ignore[attr-defined]
+    assert [o["Key"] for o in listed.get("Contents", [])] == ["big.bin"]
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []  # type: ignore[attr-defined]
