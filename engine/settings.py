@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,32 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
         "false",
         "Let image URLs reach loopback and private addresses (off: protection against server-side request forgery)",
     ),
+    "PM_EXPORTS_SECRET_KEY": (
+        "secret_key",
+        "",
+        "Fernet key(s) encrypting integration secrets, comma-separated (the first encrypts, all decrypt: rotation);"
+        " empty means a key file `$PM_EXPORTS_VAR_DIR/secret.key` created with mode 0600",
+    ),
+    "PM_EXPORTS_ALLOW_PRIVATE_NETWORKS": (
+        "allow_private_networks",
+        "false",
+        "Let deliveries (webhooks) reach loopback and private addresses (off: protection against request forgery)",
+    ),
+    "PM_EXPORTS_DELIVERY_TIMEOUT": ("delivery_timeout", "30", "Seconds per network operation of a delivery"),
+    "PM_EXPORTS_ARTIFACT_STORE": (
+        "artifact_store",
+        "",
+        "Where finished files are kept: empty for the export folder, or `s3://bucket/prefix` (shared by all machines)",
+    ),
+    "PM_EXPORTS_S3_ENDPOINT_URL": (
+        "s3_endpoint_url",
+        "",
+        "S3 endpoint of the artifact store (MinIO, SeaweedFS...; path-style addressing); empty means AWS",
+    ),
+    "PM_EXPORTS_S3_REGION": ("s3_region", "us-east-1", "Region of the artifact store's bucket"),
+    "PM_EXPORTS_S3_ACCESS_KEY_ID": ("s3_access_key_id", "", "Access key of the artifact store (empty: boto3's chain)"),
+    "PM_EXPORTS_S3_SECRET_ACCESS_KEY": ("s3_secret_access_key", "", "Secret key of the artifact store"),
+    "PM_EXPORTS_LINK_DAYS": ("link_days", "7", "Days a presigned download link stays valid (1 to 7)"),
     "PM_EXPORTS_LOG_LEVEL": ("log_level", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR"),
     "PM_EXPORTS_LOG_FORMAT": (
         "log_format",
@@ -72,7 +98,7 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
     ),
 }
 
-_BOOL_FIELDS = {"images_allow_private_networks"}
+_BOOL_FIELDS = {"images_allow_private_networks", "allow_private_networks"}
 _INT_FIELDS = {
     "chunk_size",
     "xlsx_max_rows",
@@ -81,6 +107,8 @@ _INT_FIELDS = {
     "max_running_exports",
     "job_lease_seconds",
     "events_maxlen",
+    "delivery_timeout",
+    "link_days",
 }
 XLSX_ROW_LIMIT = 1_048_576  # rows in one Excel sheet, header included
 
@@ -103,6 +131,15 @@ class Settings:
     tls_key: str = ""
     tls_client_ca: str = ""
     images_allow_private_networks: bool = False
+    secret_key: str = field(default="", repr=False)
+    allow_private_networks: bool = False
+    delivery_timeout: int = 30
+    artifact_store: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = field(default="", repr=False)
+    link_days: int = 7
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -159,6 +196,12 @@ class Settings:
             raise ConfigError("PM_EXPORTS_TLS_CERT and PM_EXPORTS_TLS_KEY go together")
         if settings.tls_client_ca and not settings.tls_cert:
             raise ConfigError("PM_EXPORTS_TLS_CLIENT_CA (mutual TLS) needs PM_EXPORTS_TLS_CERT and PM_EXPORTS_TLS_KEY")
+        if settings.artifact_store and not settings.artifact_store.startswith("s3://"):
+            raise ConfigError("PM_EXPORTS_ARTIFACT_STORE must be empty (the export folder) or s3://bucket/prefix")
+        if not 1 <= settings.delivery_timeout <= 3600:
+            raise ConfigError("PM_EXPORTS_DELIVERY_TIMEOUT must be between 1 and 3600 seconds")
+        if not 1 <= settings.link_days <= 7:
+            raise ConfigError("PM_EXPORTS_LINK_DAYS must be between 1 and 7 (the longest an S3 presigned link lasts)")
         if settings.log_format not in {"auto", "json", "text"}:
             raise ConfigError("PM_EXPORTS_LOG_FORMAT must be auto, json or text")
         return settings

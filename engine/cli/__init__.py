@@ -98,10 +98,11 @@ def db_upgrade(app: AppContext) -> None:
 
 
 def _register_subcommands() -> None:
-    from engine.cli import catalog, export, jobs, rpc
+    from engine.cli import catalog, export, integrations, jobs, rpc
 
     catalog.register(main)
     export.register(main)
+    integrations.register(main)
     jobs.register(main)
     rpc.register(main)
 

@@ -39,6 +39,11 @@ def build_overrides(opts: dict[str, Any]) -> dict[str, Any]:
     overrides: dict[str, Any] = {}
     if opts["fmt"]:
         overrides["format"] = opts["fmt"]
+    if opts.get("deliver"):
+        overrides["deliveries"] = [
+            {"integration": name, **({"path": path} if path else {})}
+            for name, _sep, path in (item.partition(":") for item in opts["deliver"])
+        ]
     selection: dict[str, Any] = {}
     for key, opt in (
         ("categories", "category"),
@@ -160,6 +165,12 @@ def cancel_on_signals() -> Iterator[LocalChannel]:
 @click.option("--delta", is_flag=True, help="Only products changed since the last delta run of this template.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option(
+    "--deliver",
+    multiple=True,
+    metavar="NAME[:PATH]",
+    help="Deliver the files to this integration, into PATH (a pattern like the file name; repeatable).",
+)
 @pass_app
 @handle_errors
 def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: bool, **opts: Any) -> None:
@@ -215,12 +226,18 @@ def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: b
         click.echo(
             f"{result.warnings} warning(s) (e.g. images that could not be fetched): `pm-exports report {job.id}`"
         )
+    for delivery in job.deliveries:
+        where = f" → {delivery.target}" if delivery.target else ""
+        outcome = delivery.status if delivery.status == "succeeded" else f"{delivery.status}: {delivery.last_error}"
+        click.echo(f"delivery to {delivery.integration}{where}: {outcome}")
     if result.excluded:
         click.echo(f"{result.excluded} product(s) excluded:")
         for rule, count in sorted(result.excluded_by_rule.items(), key=lambda kv: -kv[1]):
             click.echo(f"  {count:>7}  {rule}")
         for sample in result.samples[:5]:
             click.echo(f"    e.g. product {sample.product_id} ({sample.sku or sample.ean}): {sample.message}")
+    if any(d.status == "failed" for d in job.deliveries):
+        sys.exit(1)  # the files are written, a delivery failed: `pm-exports jobs redeliver` sends them again
 
 
 @click.group()

@@ -131,6 +131,7 @@ class JobContext:
         out_dir: Path | None,
         allow_empty: bool,
         observer: Callable[[Progress], None] | None,
+        can_retry: Callable[[], bool] = lambda: False,
     ) -> None:
         self.job_id: int = job.id
         self.settings = settings
@@ -142,6 +143,7 @@ class JobContext:
         self.out_dir = out_dir
         self.work_dir = work_dir(settings, job.id)
         self.allow_empty = allow_empty
+        self.can_retry = can_retry  # whether a RetryableError raised now will be retried (RQ retries left)
         self._observer = observer
         self._last_publish = 0.0
         self._pending_checkpoint: dict[str, Any] | None = None
@@ -207,7 +209,10 @@ def execute(
     job.started_at = job.started_at or utcnow()
     job.save()
     channel.publish(job_id, message="resumed from a checkpoint" if resume else "started")
-    ctx = JobContext(job, settings, channel, resume=resume, out_dir=out_dir, allow_empty=allow_empty, observer=observer)
+    ctx = JobContext(
+        job, settings, channel, resume=resume, out_dir=out_dir, allow_empty=allow_empty, observer=observer,
+        can_retry=can_retry,
+    )  # fmt: skip
     try:
         with _heartbeat(slots, job_id):
             outcome = kind.run(ctx)
@@ -228,7 +233,8 @@ def execute(
         return _end(channel, job_id, "failed", error)
     _record(settings, job_id, outcome)
     channel.publish(job_id)
-    return RunResult(outcome.status, outcome=outcome)
+    kind.finished(ctx, outcome)
+    return RunResult(ExportJob.get_by_id(job_id).status, outcome=outcome)
 
 
 def _cancel_reason(channel: JobChannel) -> str:

@@ -25,7 +25,6 @@ from engine.storage import open_store
 
 log = logging.getLogger(__name__)
 
-RETRY_INTERVALS = [5, 30, 120]
 _runtime_settings: Settings | None = None
 
 
@@ -56,12 +55,14 @@ def enqueue_job(settings: Settings, job_id: int, kind: str | None = None) -> Non
     if kind is None:
         kind = ExportJob.get_by_id(job_id).kind
     attempt = next_attempt(settings, job_id)
-    get_queue(settings, get_kind(kind).queue).enqueue(
+    job_kind = get_kind(kind)
+    intervals = job_kind.retry_intervals
+    get_queue(settings, job_kind.queue).enqueue(
         "engine.jobs.tasks.run_job",
         job_id,
         job_id=rq_job_id(job_id, attempt),
         job_timeout=-1,
-        retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+        retry=Retry(max=len(intervals), interval=intervals),
         result_ttl=7 * 24 * 3600,
         failure_ttl=30 * 24 * 3600,
         description=f"{kind} job {job_id}",

@@ -21,6 +21,7 @@ from engine.migrations import (
     m0004_job_warnings,
     m0005_job_kinds_instance,
     m0006_delta_variant_skus,
+    m0007_integrations,
     m0008_job_owner,
 )
 from engine.migrations.ddl import run_frozen
@@ -44,6 +45,7 @@ MIGRATIONS = tuple(
         m0004_job_warnings,
         m0005_job_kinds_instance,
         m0006_delta_variant_skus,
+        m0007_integrations,
         m0008_job_owner,
     )
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine.catalog.models import CATALOG_MODELS
 from engine.models.auth import API_KEY_ROLES, ApiKey
 from engine.models.delta import DeltaPending, DeltaState
+from engine.models.integrations import DELIVERY_STATUSES, Delivery, Integration
 from engine.models.jobs import JOB_STATUSES, Artifact, ExportJob, JobExclusion, JobWarning
 from engine.models.system import Instance, SchemaVersion
 from engine.models.templates import Template, TemplateVersion
@@ -21,20 +22,25 @@ ENGINE_MODELS = [
     DeltaState,
     DeltaPending,
     Instance,
+    Integration,
+    Delivery,
 ]
 ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]
 
 __all__ = [
     "ALL_MODELS",
     "API_KEY_ROLES",
+    "DELIVERY_STATUSES",
     "ENGINE_MODELS",
     "JOB_STATUSES",
     "ApiKey",
     "Artifact",
+    "Delivery",
     "DeltaPending",
     "DeltaState",
     "ExportJob",
     "Instance",
+    "Integration",
     "JobExclusion",
     "JobWarning",
     "SchemaVersion",

@@ -14,13 +14,22 @@ from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
 import grpc
-from pm_exports_client.v1 import catalog_pb2, catalog_pb2_grpc, exports_pb2, exports_pb2_grpc
+from pm_exports_client.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    exports_pb2,
+    exports_pb2_grpc,
+    integrations_pb2,
+    integrations_pb2_grpc,
+)
 
 from engine.errors import InvalidRequest, NotFound, RetryableError
 from engine.jobs.events import TERMINAL
 from engine.rpc import convert
+from engine.rpc.convert import integrations as convert_integrations
 from engine.rpc.interceptors import current_caller, release_db_connection
-from engine.services import catalog, jobs, reports, templates
+from engine.services import catalog, deliveries, integrations, jobs, reports, templates
+from engine.services.apikeys import require_role
 from engine.settings import Settings
 
 Message = TypeVar("Message", bound=Any)
@@ -234,6 +243,62 @@ class ExportServicer(exports_pb2_grpc.ExportServiceServicer):
                 del pending[:CHUNK_SIZE]
         if pending:
             yield exports_pb2.DownloadReportResponse(chunk=bytes(pending))
+
+    def RetryDelivery(self, request: exports_pb2.RetryDeliveryRequest, context: grpc.ServicerContext) -> Any:
+        view = deliveries.retry_delivery(self.settings, request.delivery_id)
+        return convert_integrations.delivery_to_proto(view)
+
+    def GetArtifactLink(self, request: exports_pb2.GetArtifactLinkRequest, context: grpc.ServicerContext) -> Any:
+        artifact_id = request.artifact_id if request.HasField("artifact_id") else None
+        url, expires_at = jobs.artifact_link(self.settings, request.job_id, artifact_id)
+        return convert_integrations.artifact_link_to_proto(url, expires_at)
+
+
+class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
+    """Integrations; secrets go in (create, update) and never come out."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def CreateIntegration(self, request: integrations_pb2.CreateIntegrationRequest, context: Any) -> Any:
+        view = integrations.create_integration(
+            self.settings,
+            request.name,
+            request.kind,
+            convert_integrations.struct_values(request.settings),
+            dict(request.secrets),
+        )
+        return convert_integrations.integration_to_proto(view)
+
+    def UpdateIntegration(self, request: integrations_pb2.UpdateIntegrationRequest, context: Any) -> Any:
+        view = integrations.update_integration(
+            self.settings,
+            request.name,
+            convert_integrations.struct_values(request.settings),
+            dict(request.secrets),
+            rename=request.rename if request.HasField("rename") else None,
+        )
+        return convert_integrations.integration_to_proto(view)
+
+    def DeleteIntegration(self, request: integrations_pb2.DeleteIntegrationRequest, context: Any) -> Any:
+        integrations.delete_integration(request.name)
+        return integrations_pb2.DeleteIntegrationResponse()
+
+    def ListIntegrations(self, request: integrations_pb2.ListIntegrationsRequest, context: Any) -> Any:
+        kind = request.kind if request.HasField("kind") else None
+        found = integrations.list_integrations(self.settings, kind)
+        return integrations_pb2.ListIntegrationsResponse(
+            integrations=[convert_integrations.integration_to_proto(v) for v in found]
+        )
+
+    def GetIntegration(self, request: integrations_pb2.GetIntegrationRequest, context: Any) -> Any:
+        return convert_integrations.integration_to_proto(integrations.get_integration(self.settings, request.name))
+
+    def TestIntegration(self, request: integrations_pb2.TestIntegrationRequest, context: Any) -> Any:
+        if request.trust:
+            require_role(current_caller(), "admin")  # storing a host key changes the integration
+        probe = integrations.test_integration(self.settings, request.name, trust=request.trust)
+        return convert_integrations.probe_to_proto(probe)
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):

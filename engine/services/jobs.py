@@ -287,6 +287,20 @@ def open_artifact(
     return ArtifactView.of(artifact), handle
 
 
+def artifact_link(settings: Settings, job_id: int, artifact_id: int | None = None) -> tuple[str, dt.datetime]:
+    """A presigned download link to an artifact (the job's first when no id is given) and when it expires:
+    PM_EXPORTS_LINK_DAYS, never after the artifact itself. Needs the S3 artifact store."""
+    link = getattr(open_store(settings), "link", None)
+    if link is None:
+        raise InvalidState("download links need the S3 artifact store (PM_EXPORTS_ARTIFACT_STORE=s3://...)")
+    view, handle = open_artifact(settings, job_id, artifact_id)
+    handle.close()
+    expires = min(utcnow() + dt.timedelta(days=settings.link_days), view.expires_at)
+    seconds = max(1, int((expires - utcnow()).total_seconds()))
+    location = Artifact.get_by_id(view.id).location
+    return str(link(location, seconds)), expires
+
+
 # A preview runs in the engine process, for any reader: it stops early, with what it found and the reason, at
 # whichever of these comes first (rather than failing: the rows found so far are what the caller wants).
 PREVIEW_SECONDS = 5.0  # wall-clock budget of one call (or less: the call's own deadline)

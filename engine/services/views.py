@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.models import ApiKey, Artifact, ExportJob, Template, TemplateVersion
+from engine.models import ApiKey, Artifact, Delivery, ExportJob, Template, TemplateVersion
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,10 @@ class JobView:
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     artifacts: tuple[ArtifactView, ...] = field(default=())
+    deliveries: tuple[DeliveryView, ...] = field(default=())
 
     @classmethod
-    def of(cls, job: ExportJob, artifacts: Iterable[Artifact] = ()) -> JobView:
+    def of(cls, job: ExportJob, artifacts: Iterable[Artifact] = (), deliveries: Iterable[Delivery] = ()) -> JobView:
         return cls(
             id=job.id,
             kind=job.kind,
@@ -85,6 +86,7 @@ class JobView:
             started_at=job.started_at,
             finished_at=job.finished_at,
             artifacts=tuple(ArtifactView.of(a) for a in artifacts),
+            deliveries=tuple(DeliveryView.of(d) for d in deliveries),
         )
 
     @property
@@ -97,13 +99,16 @@ class JobView:
 
 
 def job_views(jobs: list[ExportJob]) -> list[JobView]:
-    """Views of several jobs with their artifacts, in two queries whatever their number."""
+    """Views of several jobs with their artifacts and deliveries, in three queries whatever their number."""
     by_job: dict[int, list[Artifact]] = {}
+    deliveries: dict[int, list[Delivery]] = {}
     if jobs:
-        query = Artifact.select().where(Artifact.job.in_([j.id for j in jobs])).order_by(Artifact.id)
-        for artifact in query:
+        ids = [j.id for j in jobs]
+        for artifact in Artifact.select().where(Artifact.job.in_(ids)).order_by(Artifact.id):
             by_job.setdefault(artifact.job_id, []).append(artifact)
-    return [JobView.of(job, by_job.get(job.id, ())) for job in jobs]
+        for delivery in Delivery.select().where(Delivery.job.in_(ids)).order_by(Delivery.id):
+            deliveries.setdefault(delivery.job_id, []).append(delivery)
+    return [JobView.of(job, by_job.get(job.id, ()), deliveries.get(job.id, ())) for job in jobs]
 
 
 @dataclass(frozen=True)
@@ -155,3 +160,97 @@ class ApiKeyView:
     @classmethod
     def of(cls, k: ApiKey) -> ApiKeyView:
         return cls(k.id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at)
+
+
+MASK = "********"
+
+
+@dataclass(frozen=True)
+class IntegrationView:
+    """An integration as shown to anyone: settings in full, secrets only as the names of those that are set."""
+
+    id: int
+    name: str
+    kind: str
+    settings: Mapping[str, Any]
+    secrets_set: tuple[str, ...]  # names of the secrets that have a value (shown masked, never their value)
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    tested_at: dt.datetime | None
+    test_ok: bool | None
+    test_message: str
+
+    def masked_secrets(self) -> dict[str, str]:
+        return dict.fromkeys(self.secrets_set, MASK)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "settings": dict(self.settings),
+            "secrets": self.masked_secrets(),
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "tested_at": self.tested_at.isoformat() if self.tested_at else None,
+            "test_ok": self.test_ok,
+            "test_message": self.test_message,
+        }
+
+
+@dataclass(frozen=True)
+class ProbeView:
+    """The outcome of an integration's connection test."""
+
+    ok: bool
+    latency_ms: float
+    message: str
+    details: Mapping[str, str]
+    trusted: tuple[str, ...] = ()  # settings stored from the test's details (`--trust`: an SFTP host key)
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    id: int
+    job_id: int
+    task_id: int | None
+    integration: str
+    target: str
+    status: str
+    attempts: int
+    last_error: str | None
+    held_reason: str | None
+    receipts: tuple[Mapping[str, Any], ...]
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, d: Delivery) -> DeliveryView:
+        return cls(
+            id=d.id,
+            job_id=d.job_id,
+            task_id=d.task_id,
+            integration=d.integration_name,
+            target=d.target,
+            status=d.status,
+            attempts=d.attempts,
+            last_error=d.last_error,
+            held_reason=d.held_reason,
+            receipts=tuple(d.receipts or ()),
+            created_at=d.created_at,
+            started_at=d.started_at,
+            finished_at=d.finished_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "integration": self.integration,
+            "target": self.target,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
+            "held_reason": self.held_reason,
+            "receipts": [dict(r) for r in self.receipts],
+        }

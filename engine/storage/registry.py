@@ -1,4 +1,4 @@
-"""The artifact store of the settings (a local folder today; S3-compatible storage comes with deliveries)."""
+"""The artifact store of the settings: the export folder (default) or S3-compatible storage (s3://bucket/prefix)."""
 
 from __future__ import annotations
 
@@ -10,5 +10,9 @@ from engine.storage.local import LocalStore
 
 
 def open_store(settings: Settings, folder: Path | None = None) -> ArtifactStore:
-    """The store export files go to: `folder` when a caller names one (CLI `--out`), else the export folder."""
+    """The store export files go to: `folder` when a caller names one (CLI `--out`), else the configured store."""
+    if folder is None and settings.artifact_store.startswith("s3://"):
+        from engine.storage.s3 import S3Store
+
+        return S3Store(settings)
     return LocalStore(folder or settings.export_dir)

@@ -1,4 +1,4 @@
-"""Job kinds by name: what a job does once the runner has started it (export now; deliver and push next).
+"""Job kinds by name: what a job does once the runner has started it (export, deliver; push next).
 
 A kind is one module with a class implementing `JobKind`; adding one is adding a module and a line in KINDS.
 """
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 KINDS: dict[str, str] = {
     "export": "engine.jobs.kinds.export:ExportKind",
+    "deliver": "engine.jobs.kinds.deliver:DeliverKind",
 }
 
 
@@ -23,6 +24,7 @@ class JobKind(Protocol):
     name: ClassVar[str]
     queue: ClassVar[str]  # the RQ queue its jobs run on
     limited: ClassVar[bool]  # takes one of the running-exports slots (PM_EXPORTS_MAX_RUNNING_EXPORTS)
+    retry_intervals: ClassVar[list[int]]  # seconds before each retry of a transient failure
 
     def resume_from(self, spec: Mapping[str, Any], checkpoint: Mapping[str, Any] | None) -> dict[str, Any] | None:
         """The checkpoint a restarted job continues from, or None to start over."""
@@ -30,6 +32,10 @@ class JobKind(Protocol):
 
     def run(self, ctx: JobContext) -> JobOutcome:
         """Do the job's work, reporting through `ctx`; raise an engine error to fail it (the runner translates)."""
+        ...
+
+    def finished(self, ctx: JobContext, outcome: JobOutcome) -> None:
+        """After the outcome is recorded (files stored): start what follows (an export's deliveries)."""
         ...
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from engine.jobs.runner import JobContext, JobOutcome
+from engine.jobs.runner import JobContext, JobOutcome, LocalChannel
 from engine.pipeline.run import ExportRun
 from engine.pipeline.spec import ExportSpec
 
@@ -14,6 +14,7 @@ class ExportKind:
     name: ClassVar[str] = "export"
     queue: ClassVar[str] = "exports"
     limited: ClassVar[bool] = True
+    retry_intervals: ClassVar[list[int]] = [5, 30, 120]
 
     def resume_from(self, spec: Mapping[str, Any], checkpoint: Mapping[str, Any] | None) -> dict[str, Any] | None:
         if checkpoint is None or (spec.get("images") or {}).get("mode") == "zip":
@@ -54,3 +55,9 @@ class ExportKind:
             report=report,
             detail=result,
         )
+
+    def finished(self, ctx: JobContext, outcome: JobOutcome) -> None:
+        if ctx.spec.get("deliveries"):
+            from engine.jobs.kinds.deliver import start_deliveries
+
+            start_deliveries(ctx.settings, ctx.job_id, inline=isinstance(ctx.channel, LocalChannel))

@@ -94,6 +94,9 @@ def job_to_proto(job: JobView) -> exports_pb2.Job:
         msg.spec.CopyFrom(dict_to_struct(_json_safe(job.spec)))
     msg.excluded_by_rule.update(job.excluded_by_rule)
     msg.warnings = job.warnings
+    from engine.rpc.convert.integrations import delivery_to_proto
+
+    msg.deliveries.extend(delivery_to_proto(d) for d in job.deliveries)
     return msg
 
 

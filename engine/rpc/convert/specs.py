@@ -101,6 +101,10 @@ def export_request(definition: exports_pb2.ExportDefinition) -> tuple[str | None
         overrides["options"] = struct_to_dict(definition.options)
     if definition.HasField("file_name"):
         overrides["file_name"] = definition.file_name
+    if definition.deliveries:
+        overrides["deliveries"] = [
+            {"integration": d.integration, **({"path": d.path} if d.path else {})} for d in definition.deliveries
+        ]
     return template, overrides
 
 

@@ -30,7 +30,7 @@ JOB_STATUS_CANCELLED: JobStatus
 JOB_STATUS_PARTIAL: JobStatus
 
 class ExportDefinition(_message.Message):
-    __slots__ = ("template", "format", "selection", "columns", "fields", "options", "file_name")
+    __slots__ = ("template", "format", "selection", "columns", "fields", "options", "file_name", "deliveries")
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     SELECTION_FIELD_NUMBER: _ClassVar[int]
@@ -38,6 +38,7 @@ class ExportDefinition(_message.Message):
     FIELDS_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     template: str
     format: str
     selection: Selection
@@ -45,7 +46,72 @@ class ExportDefinition(_message.Message):
     fields: _containers.RepeatedScalarFieldContainer[str]
     options: _struct_pb2.Struct
     file_name: str
-    def __init__(self, template: _Optional[str] = ..., format: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., fields: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ...) -> None: ...
+    deliveries: _containers.RepeatedCompositeFieldContainer[DeliveryTarget]
+    def __init__(self, template: _Optional[str] = ..., format: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., fields: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[DeliveryTarget, _Mapping]]] = ...) -> None: ...
+
+class DeliveryTarget(_message.Message):
+    __slots__ = ("integration", "path")
+    INTEGRATION_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    integration: str
+    path: str
+    def __init__(self, integration: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("id", "integration", "target", "status", "attempts", "last_error", "held_reason", "receipts", "task_job_id")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    INTEGRATION_FIELD_NUMBER: _ClassVar[int]
+    TARGET_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    LAST_ERROR_FIELD_NUMBER: _ClassVar[int]
+    HELD_REASON_FIELD_NUMBER: _ClassVar[int]
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    TASK_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    integration: str
+    target: str
+    status: str
+    attempts: int
+    last_error: str
+    held_reason: str
+    receipts: _containers.RepeatedCompositeFieldContainer[DeliveryReceipt]
+    task_job_id: int
+    def __init__(self, id: _Optional[int] = ..., integration: _Optional[str] = ..., target: _Optional[str] = ..., status: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., held_reason: _Optional[str] = ..., receipts: _Optional[_Iterable[_Union[DeliveryReceipt, _Mapping]]] = ..., task_job_id: _Optional[int] = ...) -> None: ...
+
+class DeliveryReceipt(_message.Message):
+    __slots__ = ("remote", "size", "checksum", "url")
+    REMOTE_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CHECKSUM_FIELD_NUMBER: _ClassVar[int]
+    URL_FIELD_NUMBER: _ClassVar[int]
+    remote: str
+    size: int
+    checksum: str
+    url: str
+    def __init__(self, remote: _Optional[str] = ..., size: _Optional[int] = ..., checksum: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
+
+class RetryDeliveryRequest(_message.Message):
+    __slots__ = ("delivery_id",)
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: int
+    def __init__(self, delivery_id: _Optional[int] = ...) -> None: ...
+
+class GetArtifactLinkRequest(_message.Message):
+    __slots__ = ("job_id", "artifact_id")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: int
+    artifact_id: int
+    def __init__(self, job_id: _Optional[int] = ..., artifact_id: _Optional[int] = ...) -> None: ...
+
+class ArtifactLink(_message.Message):
+    __slots__ = ("url", "expires_at")
+    URL_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_FIELD_NUMBER: _ClassVar[int]
+    url: str
+    expires_at: _timestamp_pb2.Timestamp
+    def __init__(self, url: _Optional[str] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Selection(_message.Message):
     __slots__ = ("statuses", "categories", "category_ids", "suppliers", "ids", "skus", "eans", "brands", "tags", "stock_min", "stock_max", "price_min", "price_max", "has_images", "has_price", "has_ean", "completeness_min", "updated_since")
@@ -152,7 +218,7 @@ class Artifact(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., format: _Optional[str] = ..., content_type: _Optional[str] = ..., rows: _Optional[int] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "status", "phase", "template", "template_version", "requested_by", "total", "processed", "exported", "excluded", "failed", "error", "created_at", "started_at", "finished_at", "artifacts", "report", "spec", "excluded_by_rule", "warnings")
+    __slots__ = ("id", "status", "phase", "template", "template_version", "requested_by", "total", "processed", "exported", "excluded", "failed", "error", "created_at", "started_at", "finished_at", "artifacts", "report", "spec", "excluded_by_rule", "warnings", "deliveries")
     class ExcludedByRuleEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -180,6 +246,7 @@ class Job(_message.Message):
     SPEC_FIELD_NUMBER: _ClassVar[int]
     EXCLUDED_BY_RULE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     id: int
     status: JobStatus
     phase: str
@@ -200,7 +267,8 @@ class Job(_message.Message):
     spec: _struct_pb2.Struct
     excluded_by_rule: _containers.ScalarMap[str, int]
     warnings: int
-    def __init__(self, id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., phase: _Optional[str] = ..., template: _Optional[str] = ..., template_version: _Optional[int] = ..., requested_by: _Optional[str] = ..., total: _Optional[int] = ..., processed: _Optional[int] = ..., exported: _Optional[int] = ..., excluded: _Optional[int] = ..., failed: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., excluded_by_rule: _Optional[_Mapping[str, int]] = ..., warnings: _Optional[int] = ...) -> None: ...
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    def __init__(self, id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., phase: _Optional[str] = ..., template: _Optional[str] = ..., template_version: _Optional[int] = ..., requested_by: _Optional[str] = ..., total: _Optional[int] = ..., processed: _Optional[int] = ..., exported: _Optional[int] = ..., excluded: _Optional[int] = ..., failed: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., excluded_by_rule: _Optional[_Mapping[str, int]] = ..., warnings: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
 
 class JobEvent(_message.Message):
     __slots__ = ("seq", "job_id", "time", "status", "phase", "total", "processed", "exported", "excluded", "failed", "rate", "eta_seconds", "message", "artifacts")

@@ -120,6 +120,16 @@ class ExportServiceStub:
                 request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportRequest.SerializeToString,
                 response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportResponse.FromString,
                 _registered_method=True)
+        self.RetryDelivery = channel.unary_unary(
+                '/pm.exports.v1.ExportService/RetryDelivery',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.RetryDeliveryRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.FromString,
+                _registered_method=True)
+        self.GetArtifactLink = channel.unary_unary(
+                '/pm.exports.v1.ExportService/GetArtifactLink',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.GetArtifactLinkRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.ArtifactLink.FromString,
+                _registered_method=True)
 
 
 class ExportServiceServicer:
@@ -255,6 +265,20 @@ class ExportServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RetryDelivery(self, request, context):
+        """Send one delivery of a finished job again (failed, held or succeeded: the remote files are replaced).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetArtifactLink(self, request, context):
+        """A presigned download link to an artifact (needs the S3 artifact store), valid 7 days by default.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -342,6 +366,16 @@ def add_ExportServiceServicer_to_server(servicer, server):
                     servicer.DownloadReport,
                     request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportRequest.FromString,
                     response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportResponse.SerializeToString,
+            ),
+            'RetryDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.RetryDelivery,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.RetryDeliveryRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.SerializeToString,
+            ),
+            'GetArtifactLink': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetArtifactLink,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.GetArtifactLinkRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.ArtifactLink.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -804,6 +838,60 @@ class ExportService:
             '/pm.exports.v1.ExportService/DownloadReport',
             pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportRequest.SerializeToString,
             pm_dot_exports_dot_v1_dot_exports__pb2.DownloadReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RetryDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/RetryDelivery',
+            pm_dot_exports_dot_v1_dot_exports__pb2.RetryDeliveryRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetArtifactLink(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/GetArtifactLink',
+            pm_dot_exports_dot_v1_dot_exports__pb2.GetArtifactLinkRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.ArtifactLink.FromString,
             options,
             channel_credentials,
             insecure,

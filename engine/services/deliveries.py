@@ -1,0 +1,60 @@
+"""Deliveries of an export job's files to integrations: list them, send again (`redeliver`), or add one."""
+
+from __future__ import annotations
+
+from engine.catalog.models import utcnow
+from engine.errors import InvalidState, NotFound
+from engine.jobs.kinds.deliver import queue_delivery
+from engine.models import Artifact, Delivery, ExportJob, Integration
+from engine.services.views import DeliveryView
+from engine.settings import Settings
+
+
+def list_deliveries(job_id: int) -> list[DeliveryView]:
+    return [DeliveryView.of(d) for d in Delivery.select().where(Delivery.job == job_id).order_by(Delivery.id)]
+
+
+def _deliverable(job_id: int) -> ExportJob:
+    job = ExportJob.get_or_none(ExportJob.id == job_id)
+    if job is None or job.kind != "export":
+        raise NotFound(f"no export job {job_id}")
+    if job.status not in ("succeeded", "partial"):
+        raise InvalidState(f"job {job_id} is {job.status}: only finished exports with files can be delivered")
+    live = Artifact.select().where((Artifact.job == job_id) & (Artifact.expires_at >= utcnow()))
+    if not live.exists():
+        raise InvalidState(f"job {job_id} has no stored files left to deliver")
+    return job
+
+
+def redeliver(settings: Settings, job_id: int, to: str | None = None, *, inline: bool = False) -> list[DeliveryView]:
+    """Send the job's files again: to integration `to` (a new delivery), or else every delivery of the job that
+    did not succeed. Returns the deliveries started."""
+    _deliverable(job_id)
+    if to is not None:
+        if not Integration.select().where(Integration.name == to).exists():
+            raise NotFound(f"no integration named {to!r}")
+        previous = Delivery.select().where((Delivery.job == job_id) & (Delivery.integration_name == to)).first()
+        deliveries = [
+            Delivery.create(
+                job=job_id, integration_name=to, target=previous.target if previous else "", status="queued"
+            )
+        ]
+    else:
+        deliveries = list(Delivery.select().where((Delivery.job == job_id) & (Delivery.status.in_(["failed", "held"]))))
+        if not deliveries:
+            raise InvalidState(f"job {job_id} has no failed delivery to send again (name one with --to)")
+    for delivery in deliveries:
+        queue_delivery(settings, delivery, inline=inline)
+    return [DeliveryView.of(Delivery.get_by_id(d.id)) for d in deliveries]
+
+
+def retry_delivery(settings: Settings, delivery_id: int, *, inline: bool = False) -> DeliveryView:
+    """Send one delivery again (failed, held, or succeeded: the files are replaced at the destination)."""
+    delivery = Delivery.get_or_none(Delivery.id == delivery_id)
+    if delivery is None:
+        raise NotFound(f"no delivery {delivery_id}")
+    if delivery.status in ("queued", "running"):
+        raise InvalidState(f"delivery {delivery_id} is already {delivery.status}")
+    _deliverable(delivery.job_id)
+    queue_delivery(settings, delivery, inline=inline)
+    return DeliveryView.of(Delivery.get_by_id(delivery_id))
