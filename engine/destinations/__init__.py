@@ -1,0 +1,1 @@
+"""Destinations: where finished export files are delivered (S3, FTP/FTPS, SFTP, email, webhook), one module each."""
