@@ -176,8 +176,10 @@ class SftpDestination:
             with self._translated(transport, f"checking {file.name}"):
                 remote_size = sftp.stat(partial).st_size
             if remote_size != file.size:
-                raise RetryableError(
-                    f"{self.where}: {file.name} arrived with {remote_size} bytes instead of {file.size}", RETRY_SECONDS
+                # pipelined writes: paramiko drops the server's refusals of single writes, the size tells
+                raise FatalError(
+                    f"{self.where}: the server stored {remote_size} of the {file.size} bytes of {file.name}: "
+                    "it refused the rest (disk full or quota exceeded?)"
                 )
             with self._translated(transport, f"renaming {file.name} to its final name"):
                 self._rename(sftp, partial, target)

@@ -12,7 +12,8 @@ with warnings.catch_warnings():
     # pyftpdlib uses the standard library's asyncore/asynchat, deprecated (with a warning on import) in 3.11
     warnings.filterwarnings("ignore", r"The (asyncore|asynchat) module is deprecated", DeprecationWarning)
     from pyftpdlib.authorizers import DummyAuthorizer
-    from pyftpdlib.handlers import DTPHandler, FTPHandler, TLS_DTPHandler, TLS_FTPHandler
+    from pyftpdlib.filesystems import AbstractedFS
+    from pyftpdlib.handlers import FTPHandler, TLS_FTPHandler
     from pyftpdlib.servers import FTPServer
 
 from tests.servers.net import free_port
@@ -27,15 +28,34 @@ class _Faults:
         self.cut_upload_after: int | None = None  # bytes of one upload after which the connection is dropped
 
 
-def _cutting_dtp(base: type[DTPHandler], faults: _Faults) -> type[DTPHandler]:
-    class CuttingDTPHandler(base):  # type: ignore[valid-type,misc]
-        def handle_read(self) -> None:
-            super().handle_read()
-            limit = faults.cut_upload_after
-            if limit is not None and self.tot_bytes_received > limit:
-                self.cmd_channel.close()  # drops the control connection and this data connection
+class _CuttingFile:
+    """A file being uploaded that drops the client's connections once more than `cut_upload_after` bytes came."""
 
-    return CuttingDTPHandler
+    def __init__(self, fd: Any, fs: AbstractedFS, faults: _Faults) -> None:
+        self._fd = fd
+        self._fs = fs
+        self._faults = faults
+        self._written = 0
+
+    def write(self, data: bytes) -> int:
+        written = self._fd.write(data)
+        self._written += len(data)
+        limit = self._faults.cut_upload_after
+        if limit is not None and self._written > limit and self._fs.cmd_channel is not None:
+            self._fs.cmd_channel.close()  # closes the control and the data connection
+        return int(written)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._fd, name)
+
+
+def _filesystem(faults: _Faults) -> type[AbstractedFS]:
+    class CuttingFS(AbstractedFS):
+        def open(self, filename: str, mode: str) -> Any:
+            fd = super().open(filename, mode)
+            return _CuttingFile(fd, self, faults) if "w" in mode or "a" in mode else fd
+
+    return CuttingFS
 
 
 def _handler(base: type[FTPHandler], faults: _Faults) -> type[FTPHandler]:
@@ -88,15 +108,14 @@ class FtpServer:
         authorizer.add_user(self.user, self.password, str(self.root), perm="elradfmwMT")
         if self.tls is None:
             handler = _handler(FTPHandler, self.faults)
-            handler.dtp_handler = _cutting_dtp(DTPHandler, self.faults)
         else:
             handler = _handler(TLS_FTPHandler, self.faults)
-            handler.dtp_handler = _cutting_dtp(TLS_DTPHandler, self.faults)
             handler.certfile = str(self.tls.cert_file)
             handler.keyfile = str(self.tls.key_file)
             handler.tls_control_required = True
             handler.tls_data_required = True
         handler.authorizer = authorizer
+        handler.abstracted_fs = _filesystem(self.faults)
         handler.banner = "PM Exports test FTP server ready."
         handler.passive_ports = None
         handler.permit_foreign_addresses = False

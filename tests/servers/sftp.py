@@ -22,9 +22,16 @@ class _Faults:
 
 
 class _Server(asyncssh.SSHServer):
-    def __init__(self, user: str, password: str) -> None:
+    def __init__(self, user: str, password: str, connections: set[asyncssh.SSHServerConnection]) -> None:
         self._user = user
         self._password = password
+        self._connections = connections
+
+    def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
+        self._connections.add(conn)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._connections.difference_update([c for c in self._connections if c.is_closed()])
 
     def begin_auth(self, username: str) -> bool:
         return True
@@ -67,6 +74,7 @@ class SftpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._acceptor: asyncssh.SSHAcceptor | None = None
+        self._connections: set[asyncssh.SSHServerConnection] = set()
         root.mkdir(parents=True, exist_ok=True)
 
     @property
@@ -102,7 +110,7 @@ class SftpServer:
                 self.port,
                 server_host_keys=[self.host_key],
                 authorized_client_keys=authorized,
-                server_factory=lambda: _Server(self.user, self.password),
+                server_factory=lambda: _Server(self.user, self.password, self._connections),
                 sftp_factory=lambda chan: sftp_class(chan, chroot=root),
                 allow_scp=False,
             )
@@ -113,12 +121,16 @@ class SftpServer:
     def stop(self) -> None:
         if self._loop is None:
             return
-        loop, acceptor = self._loop, self._acceptor
+        loop, acceptor, connections = self._loop, self._acceptor, self._connections
 
         async def close() -> None:
             if acceptor is not None:
                 acceptor.close()
                 await acceptor.wait_closed()
+            for conn in list(connections):  # the ones clients left open, so no socket outlives the server
+                conn.close()
+                await conn.wait_closed()
+            connections.clear()
 
         asyncio.run_coroutine_threadsafe(close(), loop).result(timeout=10)
         loop.call_soon_threadsafe(loop.stop)
