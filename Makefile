@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_PRODUCTS ?= 10000
 BENCH_PRODUCTS ?= 100000
+SELLER_ID ?= DEMO-SELLER
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
@@ -26,7 +27,7 @@ setup: $(STAMP) ## Create .venv and install the project with its dev tools
 run: setup ## Set up, migrate, seed the demo catalogue when empty, run engine + workers + scheduler (Ctrl-C stops)
 	$(BIN)/pm-exports run --demo-products $(DEMO_PRODUCTS)
 
-export-all: setup ## Export the catalogue inline in every format into ./var/exports (no Redis needed)
+export-all: setup ## Export the catalogue inline in every format into ./var/exports (no Redis needed; SELLER_ID=...)
 	$(BIN)/pm-exports db upgrade
 	$(BIN)/pm-exports demo seed --products $(DEMO_PRODUCTS) --if-empty
 	$(BIN)/pm-exports export --template "Standard CSV"
@@ -34,6 +35,8 @@ export-all: setup ## Export the catalogue inline in every format into ./var/expo
 	$(BIN)/pm-exports export --template "Full catalogue XLSX"
 	$(BIN)/pm-exports export --template "JSON catalogue"
 	$(BIN)/pm-exports export --format jsonl
+	$(BIN)/pm-exports export --template "Google Shopping"
+	$(BIN)/pm-exports export --template "Amazon Listings Feed" -o seller_id=$(SELLER_ID)
 
 test: setup lint proto-check ## Set up, lint, check the generated gRPC code, and run the whole test suite
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)

@@ -1,5 +1,5 @@
 """Shared fixtures: settings in a temp folder, a database on SQLite and on PostgreSQL, a Redis database, and the
-platform specifications in ../shared/specs."""
+platform specifications in ../shared/specs. The servers are the session's own unless named (tests/servers.py)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,32 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from engine.db import database_proxy, open_database
 from engine.services.setup import upgrade
 from engine.settings import Settings
+from tests.servers import POSTGRES_ENV, ServerUnavailable, SessionServers
 
 # the platforms' own contracts (CSV headers, JSON schemas...), beside the repository's root, also in CI
 SHARED_SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"
-PG_URL = os.environ.get("PM_EXPORTS_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+SERVERS = SessionServers()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_test_servers() -> Iterator[None]:
+    """Stop the servers this test process started (each started on first use)."""
+    yield
+    SERVERS.stop_all()
+
+
+def _unavailable(what: str, reason: str) -> NoReturn:
+    """Fail in CI (env CI set), where every server must answer; skip the test with the reason elsewhere."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{what} must answer in CI: {reason}")
+    pytest.skip(f"{what} tests skipped: {reason}")
 
 
 def shared_spec(relative: str) -> Path:
@@ -37,15 +53,19 @@ def settings(tmp_path) -> Settings:
     return Settings.build(var_dir=str(tmp_path / "var"))
 
 
-def _postgres_available() -> str | None:
-    """None when the PostgreSQL test server answers, else the reason it does not."""
+def postgres_url() -> str:
+    """The PostgreSQL server of the tests (the session's own cluster, or the one named by
+    PM_EXPORTS_TEST_POSTGRES_URL), answering; else the test fails in CI and is skipped elsewhere."""
     import psycopg2
 
     try:
-        psycopg2.connect(PG_URL, connect_timeout=3).close()
+        url = SERVERS.postgres_url()
+        psycopg2.connect(url, connect_timeout=3).close()
+    except ServerUnavailable as exc:
+        _unavailable("PostgreSQL", str(exc))
     except psycopg2.Error as exc:
-        return str(exc).strip()
-    return None
+        _unavailable("PostgreSQL", f"no answer at {os.environ.get(POSTGRES_ENV)}: {str(exc).strip()}")
+    return url
 
 
 @contextmanager
@@ -60,19 +80,15 @@ def empty_database(backend: str, settings: Settings) -> Iterator[Settings]:
             db.close()
             database_proxy.initialize(None)
         return
-    reason = _postgres_available()
-    if reason is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL must answer in CI at {PG_URL}: {reason}")
-        pytest.skip(f"PostgreSQL does not answer at {PG_URL} ({reason}); PostgreSQL tests skipped")
+    pg_url = postgres_url()
     import psycopg2
 
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(PG_URL)
+    admin = psycopg2.connect(pg_url)
     admin.autocommit = True
     with admin.cursor() as cur:
         cur.execute(f'CREATE SCHEMA "{schema}"')
-    pg_settings = settings.with_(database_url=f"{PG_URL}?options=-csearch_path%3D{schema}")
+    pg_settings = settings.with_(database_url=f"{pg_url}?options=-csearch_path%3D{schema}")
     db = open_database(pg_settings)
     try:
         yield pg_settings
@@ -102,44 +118,51 @@ def sqlite_db(settings) -> Iterator[Settings]:
     yield from _open_upgraded("sqlite", settings)
 
 
-REDIS_BASE_URL = os.environ.get("PM_EXPORTS_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 CLAIM_KEY = "pm-exports-tests:claimed"
 
 
 @pytest.fixture(scope="session")
-def redis_db_number() -> Iterator[int]:
-    """A Redis database (1-15) that this test process has to itself, even when several test runs share the
+def redis_base_url() -> str:
+    """The Redis server of the tests, without a database number: the session's own redis-server, or the one
+    named by PM_EXPORTS_TEST_REDIS_URL."""
+    try:
+        return SERVERS.redis_url()
+    except ServerUnavailable as exc:
+        _unavailable("Redis", str(exc))
+
+
+@pytest.fixture(scope="session")
+def redis_db_number(redis_base_url: str) -> Iterator[int]:
+    """A Redis database (1-15) that this test process has to itself, even when several test runs share a named
     server (another run's workers would otherwise take this run's jobs): claimed with SET NX, released at the end."""
     from redis import Redis
     from redis.exceptions import RedisError
 
     token = f"{os.getpid()}-{uuid.uuid4().hex}"
     for number in range(1, 16):
-        client = Redis.from_url(f"{REDIS_BASE_URL}/{number}", socket_connect_timeout=3)
+        client = Redis.from_url(f"{redis_base_url}/{number}", socket_connect_timeout=3)
         try:
             if client.set(CLAIM_KEY, token, nx=True, ex=6 * 3600):
                 break
         except RedisError as exc:
-            if os.environ.get("CI"):
-                pytest.fail(f"Redis must answer in CI at {REDIS_BASE_URL}: {exc}")
-            pytest.skip(f"Redis does not answer at {REDIS_BASE_URL} ({exc}); Redis tests skipped")
+            _unavailable("Redis", f"no answer at {redis_base_url}: {exc}")
         finally:
             client.close()
     else:
         pytest.fail("no free Redis database among 1-15 (other test runs hold them all)")
     yield number
-    client = Redis.from_url(f"{REDIS_BASE_URL}/{number}")
+    client = Redis.from_url(f"{redis_base_url}/{number}")
     if client.get(CLAIM_KEY) == token.encode():
         client.flushdb()
     client.close()
 
 
 @pytest.fixture
-def redis_url(redis_db_number: int) -> Iterator[str]:
+def redis_url(redis_base_url: str, redis_db_number: int) -> Iterator[str]:
     """This test process's own Redis database, flushed before and after the test."""
     from redis import Redis
 
-    url = f"{REDIS_BASE_URL}/{redis_db_number}"
+    url = f"{redis_base_url}/{redis_db_number}"
     client = Redis.from_url(url, socket_connect_timeout=3)
     token = client.get(CLAIM_KEY)
     client.flushdb()

@@ -16,6 +16,7 @@ from engine.catalog.store import ensure_category_path, ensure_supplier, upsert_p
 from engine.cli import main
 from engine.db import current_database, database_proxy
 from engine.errors import InvalidRequest
+from engine.services.catalog import get_product
 from engine.settings import Settings
 
 EAN = "3760123456784"
@@ -35,21 +36,24 @@ def write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path
     return path
 
 
-HEADER = "sku;ean;title;price;category;tags;images;attributes.color;supplier_code;supplier_sku;supplier_cost_price\n"
+HEADER = (
+    "sku;ean;title;price;category;tags;images;attributes.color;supplier_code;supplier_sku;supplier_cost_price;"
+    "description\n"
+)
 CSV_TEXT = (
     HEADER  # line 1
     + "CSV-1;3760123456784;Casserole « Chef », inox;24,90;maison > cuisine > casseroles;inox|induction;"
     "https://cdn.example.com/1.jpg|https://cdn.example.com/2.jpg;rouge;FR001;F-1;10,5\n"  # line 2
-    + 'CSV-2;;"Titre sur\ndeux lignes";12;;;;;;;\n'  # lines 3-4
+    + 'CSV-2;;Deux lignes;12;;;;;;;;"Description sur\ndeux lignes"\n'  # lines 3-4
     + f"CSV-3;{BAD_EAN};Mauvais EAN;5;;;;;;;\n"  # line 5
-    + 'CSV-4;;"Titre ""cité""\r\n\r\navec une ligne vide";7;;;;;;;\n'  # lines 6-8
+    + 'CSV-4;;Cité;7;;;;;;;;"Texte ""cité""\r\n\r\navec une ligne vide"\n'  # lines 6-8
     + "CSV-5;;;5;;;;;;;\n"  # line 9
     + "CSV-6;;Inconnue;5;Maison > Salon;;;;;;\n"  # line 10
     + "CSV-7;;Fournisseur;5;;;;;ZZ9;;\n"  # line 11
     + "CSV-8;;Prix;douze;;;;;;;\n"  # line 12
     + "\n"  # line 13: blank, skipped
     + ";;Sans identifiant;5;;;;;;;\n"  # line 14
-    + "CSV-9;;Trop de champs;5;;;;;;;;en trop\n"  # line 15
+    + "CSV-9;;Trop de champs;5;;;;;;;;;en trop\n"  # line 15
     + "CSV-10;;Fournisseur sans code;5;;;;;;S-1;\n"  # line 16
     + "CSV-11;;Dernière ligne sans fin de ligne;1"  # line 17 (short row: missing cells are empty)
 )
@@ -66,7 +70,7 @@ def test_csv_imports_good_rows_and_rejects_bad_ones_with_their_physical_line(cat
         Rejection(11, "CSV-7", None, "unknown supplier 'ZZ9'"),
         Rejection(12, "CSV-8", None, "price 'douze' is not a number"),
         Rejection(14, None, None, "a product needs a sku or an ean"),
-        Rejection(15, "CSV-9", None, "the row has 12 fields but the header has 11 columns"),
+        Rejection(15, "CSV-9", None, "the row has 13 fields but the header has 12 columns"),
         Rejection(16, "CSV-10", None, "supplier_sku, supplier_cost_price and supplier_stock need a supplier_code"),
     ]
     assert report.rejections[5].key == "-"
@@ -81,8 +85,8 @@ def test_csv_imports_good_rows_and_rejects_bad_ones_with_their_physical_line(cat
     ]
     link = ProductSupplier.get(ProductSupplier.product == first.id)
     assert (link.supplier.code, link.supplier_sku, link.cost_price) == ("FR001", "F-1", Decimal("10.50"))
-    assert Product.get(Product.sku == "CSV-2").title == "Titre sur\ndeux lignes"
-    assert Product.get(Product.sku == "CSV-4").title == 'Titre "cité"\r\n\r\navec une ligne vide'
+    assert Product.get(Product.sku == "CSV-2").description == "Description sur\ndeux lignes"
+    assert Product.get(Product.sku == "CSV-4").description == 'Texte "cité"\r\n\r\navec une ligne vide'
     assert Product.get(Product.sku == "CSV-11").price == Decimal("1.00")
     assert Product.select().count() == 4
 
@@ -131,7 +135,7 @@ def test_unknown_columns_reject_the_whole_file_before_importing_anything(catalog
     path = write(tmp_path, "bad.csv", "sku;title;colour;Prix TTC;attributes.color\nA;B;red;3;x\n")
     with pytest.raises(InvalidRequest) as caught:
         import_file(path)
-    assert str(caught.value).startswith("unknown column(s): colour, prix ttc (expected product fields")
+    assert str(caught.value).startswith("unknown column(s): colour, Prix TTC (expected product fields")
     assert Product.select().count() == 0
 
 
@@ -335,10 +339,163 @@ def test_cli_whole_file_errors_exit_2(cli, tmp_path):
     assert missing.exit_code == 2
 
 
-def test_csv_with_an_unterminated_quote_is_rejected_not_imported(catalogue, tmp_path):
-    path = write(tmp_path, "bad.csv", 'sku;title;price\nOK-1;Bon;5\nX-1;"unterminated;5\n')
+UNCLOSED = "; the lines after it are read as records of their own"
+STRAY = "quote the whole value and double the quotes inside it"
+
+
+@pytest.mark.parametrize(
+    ("text", "imported", "rejections"),
+    [
+        pytest.param(  # the issue's case: the valid rows after the open quote are imported
+            'sku;title;price\nOK-1;Bon;5\nX-1;"unterminated;5\nOK-2;Bon;6\nOK-3;Bon;7\n',
+            ["OK-1", "OK-2", "OK-3"],
+            [(3, f"unclosed quote: the file ends inside it{UNCLOSED}")],
+            id="unterminated-quote",
+        ),
+        pytest.param(  # the issue's case: a quote closed on the next line never merges two products
+            'sku;title;price\nA-1;"Titre un;5\nA-2;Titre deux";6\nA-3;Trois;7\n',
+            ["A-3"],
+            [
+                (2, f"unclosed quote: title would span lines 2-3{UNCLOSED}"),
+                (3, f"a quote inside the unquoted value of column 2 (title): {STRAY}"),
+            ],
+            id="quote-closed-on-the-next-line",
+        ),
+        pytest.param(  # even in a long-text column, a continuation line that is a whole record ends the quote
+            'sku;title;description\nD-1;Un;"<p>Un\nDeux</p>"\nD-2;Deux;"ouvert\nD-3;Trois;sept\n',
+            ["D-1", "D-3"],
+            [(4, f"unclosed quote: the file ends inside it{UNCLOSED}")],
+            id="description-then-open-quote",
+        ),
+        pytest.param(
+            'sku;title;description\nD-1;Un;"ouvert\nD-2;Deux;fermé"\n',
+            [],
+            [
+                (2, f"unclosed quote: line 3 reads as a record of its own{UNCLOSED}"),
+                (3, f"a quote inside the unquoted value of column 3 (description): {STRAY}"),
+            ],
+            id="description-quote-closed-on-a-record-line",
+        ),
+        pytest.param(  # a line break in an extra field (beyond the header) is no long-text column either
+            'sku;title\nE-1;Bon;"x\ny"\nE-2;Bon\n',
+            ["E-2"],
+            [
+                (2, f"unclosed quote: column 3 would span lines 2-3{UNCLOSED}"),
+                (3, f"a quote inside the unquoted value of column 1 (sku): {STRAY}"),
+            ],
+            id="line-break-in-an-extra-field",
+        ),
+        pytest.param(
+            'sku;title\nS-1;Bon "marché"\nS-2;"Bien ""cité"""\n',
+            ["S-2"],
+            [(2, f"a quote inside the unquoted value of column 2 (title): {STRAY}")],
+            id="stray-quote",
+        ),
+        pytest.param(
+            'sku;title\nQ-1;"fermé" puis du texte\nQ-2;Bon\n',
+            ["Q-2"],
+            [(2, "unreadable CSV record: ';' expected after '\"'")],
+            id="text-after-a-closing-quote",
+        ),
+    ],
+)
+def test_every_physical_line_is_imported_or_rejected_with_its_number(catalogue, tmp_path, text, imported, rejections):
+    report = import_file(write(tmp_path, "quotes.csv", text))
+    assert [(r.line, r.reason) for r in report.rejections] == rejections
+    assert sorted(p.sku for p in Product.select()) == imported
+    assert (report.created, report.rejected) == (len(imported), len(rejections))
+
+
+def test_a_multi_line_description_is_kept(catalogue, tmp_path):
+    text = 'sku;title;description\r\nM-1;Un;"<p>Ligne 1</p>\r\n<p>Ligne 2; suite</p>"\r\nM-2;Deux;\r\n'
+    report = import_file(write(tmp_path, "multi.csv", text))
+    assert (report.created, report.rejected) == (2, 0)
+    assert Product.get(Product.sku == "M-1").description == "<p>Ligne 1</p>\r\n<p>Ligne 2; suite</p>"
+
+
+def test_a_line_over_the_bound_is_rejected_without_being_kept(catalogue, tmp_path, monkeypatch):
+    monkeypatch.setattr("engine.catalog.importer.MAX_LINE_CHARS", 64)
+    text = "sku;title\nL-1;" + "x" * 200 + '\nL-2;"' + "y" * 100 + '\nL-3;"ouvert\nL-4;ok\n'
+    report = import_file(write(tmp_path, "long.csv", text))
+    assert [(r.line, r.reason) for r in report.rejections] == [
+        (2, "the line is longer than 64 characters"),
+        (3, "the line is longer than 64 characters"),
+        (4, f"unclosed quote: the file ends inside it{UNCLOSED}"),
+    ]
+    assert [p.sku for p in Product.select()] == ["L-4"]
+
+
+def test_a_new_sku_never_takes_another_products_ean(catalogue, tmp_path):
+    upsert_product({"sku": "OLD-1", "ean": EAN, "title": "Ancien"})
+    upsert_product({"ean": "96385074", "title": "Sans SKU"})
+    path = write(tmp_path, "conflict.csv", f"sku;ean;title\nNEW-1;{EAN};Nouveau\nNEW-2;96385074;Reçoit un SKU\n")
     report = import_file(path)
-    assert (report.created, report.rejected) == (1, 1)
-    (rejection,) = report.rejections
-    assert rejection.line == 3 and rejection.reason.startswith("unreadable CSV record")
-    assert [p.sku for p in Product.select()] == ["OK-1"]
+    assert (report.created, report.updated, report.rejected) == (0, 1, 1)
+    assert report.rejections == [
+        Rejection(
+            2,
+            "NEW-1",
+            EAN,
+            f"conflict: ean '{EAN}' belongs to sku 'OLD-1', not to the new sku 'NEW-1' "
+            "(match by ean to give that product the sku 'NEW-1')",
+        ),
+    ]
+    assert Product.get(Product.ean == EAN).title == "Ancien"
+    assert Product.get(Product.ean == "96385074").sku == "NEW-2"  # that product had no SKU: it gains one
+
+    renamed = import_file(path, match_by="ean")
+    assert (renamed.created, renamed.updated, renamed.rejected) == (0, 2, 0)
+    assert (Product.get(Product.ean == EAN).sku, Product.select().count()) == ("NEW-1", 2)
+
+
+def test_the_cli_match_by_option(cli, tmp_path):
+    upsert_product({"sku": "OLD-1", "ean": EAN, "title": "Ancien"})
+    path = write(tmp_path, "conflict.csv", f"sku;ean;title\nNEW-1;{EAN};Nouveau\n")
+    conflict = cli("catalog", "import", str(path))
+    assert conflict.exit_code == 1
+    assert conflict.stdout.splitlines()[1].startswith(f"line 2: NEW-1: conflict: ean '{EAN}' belongs to sku 'OLD-1'")
+    renamed = cli("catalog", "import", str(path), "--match-by", "ean")
+    assert (renamed.exit_code, renamed.stdout) == (0, "created: 0, updated: 1, rejected: 0\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.jsonl", "", "the file is empty: no product lines in empty.jsonl"),
+        ("blank.jsonl", "\n  \n", "the file is empty: no product lines in blank.jsonl"),
+        ("header.csv", "sku;title\n\n", "the file is empty: a header line but no product rows in header.csv"),
+        ("nothing.csv", "", "the file is empty (no header line)"),
+    ],
+)
+def test_an_empty_file_says_so_and_exits_2(cli, tmp_path, name, content, message):
+    result = cli("catalog", "import", str(write(tmp_path, name, content)))
+    assert result.exit_code == 2
+    assert result.stderr == f"error: {message}\n"
+
+
+def test_the_standard_csv_export_reads_back(cli, tmp_path):
+    upsert_product({"sku": "STD-1", "ean": EAN, "title": "Casserole", "brand": "Krüger", "price": "24.90",
+                    "compare_at_price": "29.90", "weight": "1.25", "width": "20", "status": "active",
+                    "category": "Maison > Cuisine > Casseroles", "tags": ["inox", "induction"],
+                    "description": "<p>Un\nDeux</p>", "images": ["https://cdn.example.com/1.jpg"]})  # fmt: skip
+    exported = cli("export", "--template", "Standard CSV", "--out", str(tmp_path / "out"), "--quiet")
+    assert exported.exit_code == 0, exported.output
+    (path,) = (tmp_path / "out").glob("*.csv")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfID;SKU;EAN;")
+    before = get_product(sku="STD-1")
+    Product.update(title="Changé", weight=None, tags=None).where(Product.sku == "STD-1").execute()
+    result = cli("catalog", "import", str(path))
+    assert (result.exit_code, result.stdout) == (0, "created: 0, updated: 1, rejected: 0\n")
+    after = get_product(sku="STD-1")
+    ignored = ("updated_at", "completeness", "grade")
+    assert {k: v for k, v in after.items() if k not in ignored} == {k: v for k, v in before.items() if k not in ignored}
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / "docs" / "samples" / "catalogue-sample.csv"
+
+
+def test_the_documented_sample_file_imports_cleanly(cli):
+    result = cli("catalog", "import", str(SAMPLE), "--create-categories")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("created: 5, updated: 0, rejected: 0")
+    assert "\n" in Product.get(Product.sku == "CAS-24-INOX").description

@@ -223,3 +223,19 @@ def test_a_product_read_back_has_the_fields_it_was_written_with() -> None:
         "grade": "F",
         "created_at": dt.datetime(2024, 5, 1, 12, 30, tzinfo=dt.UTC),
     }
+
+
+def test_a_new_sku_with_another_products_ean_is_a_conflict_unless_matched_by_ean(engine: Engine) -> None:
+    stub = catalog_pb2_grpc.CatalogServiceStub(engine.channel())
+    auth = (("authorization", f"Bearer {engine.keys['manager']}"),)
+    first = catalog_pb2.UpsertProductsRequest(product=catalog_pb2.Product(sku="E-1", ean="3760001000030", title="Un"))
+    assert stub.UpsertProducts(iter([first]), metadata=auth, timeout=10).created == 1
+    product = catalog_pb2.Product(sku="E-2", ean="3760001000030", title="Deux")
+    conflict = stub.UpsertProducts(
+        iter([catalog_pb2.UpsertProductsRequest(product=product)]), metadata=auth, timeout=10
+    )
+    assert conflict.rejected == 1
+    assert conflict.rejections[0].reason.startswith("conflict: ean '3760001000030' belongs to sku 'E-1', not to")
+    by_ean = catalog_pb2.UpsertProductsRequest(product=product, match_by=catalog_pb2.PRODUCT_MATCH_EAN)
+    assert stub.UpsertProducts(iter([by_ean]), metadata=auth, timeout=10).updated == 1
+    assert [(p.sku, p.title) for p in Product.select().where(Product.ean == "3760001000030")] == [("E-2", "Deux")]

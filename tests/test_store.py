@@ -58,7 +58,9 @@ def test_sku_and_ean_of_two_products_conflict(catalogue):
     second, _ = upsert_product({"ean": EAN, "title": "B"})
     with pytest.raises(RowRejected) as caught:
         upsert_product({"sku": "A", "ean": EAN, "title": "C"})
-    assert str(caught.value) == f"sku 'A' belongs to product {first.id} but ean '{EAN}' to product {second.id}"
+    assert (
+        str(caught.value) == f"conflict: sku 'A' is product {first.id} but ean '{EAN}' belongs to product {second.id}"
+    )
     assert Product.get_by_id(first.id).title == "A"
 
 

@@ -111,4 +111,4 @@ def test_template_commands(sqlite_db: Settings, tmp_path: Path) -> None:
     assert "v1" in runner.invoke(main, ["templates", "versions", "Copy"], env=env).output
     assert runner.invoke(main, ["templates", "delete", "Copy"], env=env).exit_code == 0
     refused = runner.invoke(main, ["templates", "delete", "Standard CSV"], env=env)
-    assert refused.exit_code == 1 and "read-only" in refused.output
+    assert refused.exit_code == 2 and "read-only" in refused.output

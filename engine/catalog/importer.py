@@ -1,19 +1,26 @@
 """Catalogue import from CSV or JSON Lines: stream the file, upsert each row in its own transaction, report.
 
-A row that cannot be imported is rejected with its physical line number and the reason, and the import goes
-on. A problem with the whole file (unknown columns, no sku/ean column, undecodable header...) raises
-InvalidRequest before anything is written.
+Every physical line is accounted for: imported, skipped when blank, or rejected with its line number and the
+reason, and the import goes on. A problem with the whole file (unknown columns, no sku/ean column, no rows...)
+raises InvalidRequest before anything is written. The accepted columns are documented in docs/import.md.
 
-CSV columns are the product input field names of engine.catalog.store, plus `attributes.<name>` (one column
-per attribute) and `supplier_code`, `supplier_sku`, `supplier_cost_price`, `supplier_stock` (one supplier
-link). Lists (`tags`, `images`, `bullet_points`, `extra_categories`) are `|`-separated. A column present in
-the file is written for every row, so an empty cell clears that field; absent columns are left untouched.
+CSV columns are the product input field names of engine.catalog.store (matched case-insensitively, spaces as
+`_`, a trailing unit such as ` (kg)` ignored, so the "Standard CSV" export reads back), plus `attributes.<name>`
+(one column per attribute) and `supplier_code`, `supplier_sku`, `supplier_cost_price`, `supplier_stock` (one
+supplier link). Lists (`tags`, `images`, `bullet_points`, `extra_categories`) are `|`-separated. A column present
+in the file is written for every row, so an empty cell clears that field; absent columns are left untouched.
+
+A quoted field may hold line breaks only in the long-text columns (LONG_TEXT_COLUMNS), and such a record is
+kept only when none of its continuation lines reads on its own as a record of the header's width. Otherwise the
+quote is taken as unclosed: the record's first line is rejected and reading resumes on the next line, so an
+unterminated quote never swallows the rows after it and never merges two products.
 """
 
 from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -36,6 +43,12 @@ SUPPLIER_COLUMNS = {"supplier_code": "code", "supplier_sku": "supplier_sku",
                     "supplier_cost_price": "cost_price", "supplier_stock": "stock"}  # fmt: skip
 # A CSV cell is text: the nested inputs `suppliers` and `variants` have no CSV column.
 CSV_FIELDS = frozenset(store.INPUT_FIELDS - {"suppliers", "variants", "attributes"}) | SUPPLIER_COLUMNS.keys()
+# Columns of the "Standard CSV" export that the engine computes: accepted in an import file and ignored.
+EXPORT_ONLY_COLUMNS = frozenset({"id", "main_image", "completeness", "grade", "created_at", "updated_at"})
+# The only columns whose quoted values may span several physical lines.
+LONG_TEXT_COLUMNS = frozenset({"description", "short_description", "seo_description"})
+MAX_LINE_CHARS = 1 << 20  # a longer physical line is rejected without being held in memory
+_UNIT_SUFFIX = re.compile(r"\s*\([^()]*\)$")
 _CP1252_UNDEFINED = (b"\x81", b"\x8d", b"\x8f", b"\x90", b"\x9d")
 _SCAN_BLOCK = 1 << 20
 
@@ -159,21 +172,25 @@ def sniff_delimiter(header_line: str) -> str:
     return best[2] if best[0] else ","
 
 
+def _column_name(raw: str) -> str:
+    """A header cell as an input field name: `Compare at price` -> compare_at_price, `Weight (kg)` -> weight."""
+    name = raw.strip()
+    if name.lower().startswith(ATTRIBUTE_PREFIX):
+        return ATTRIBUTE_PREFIX + name[len(ATTRIBUTE_PREFIX) :].strip()
+    return re.sub(r"[\s-]+", "_", _UNIT_SUFFIX.sub("", name).lower())
+
+
 def _csv_columns(header: list[str]) -> list[str]:
     """Normalised column names; raise InvalidRequest listing unknown or repeated ones."""
-    columns = []
-    for raw in header:
-        name = raw.strip()
-        if name.lower().startswith(ATTRIBUTE_PREFIX):
-            name = ATTRIBUTE_PREFIX + name[len(ATTRIBUTE_PREFIX) :].strip()
-        else:
-            name = name.lower()
-        columns.append(name)
-    unknown = [c for c in columns if c and c not in CSV_FIELDS and not _is_attribute(c)]
+    columns = [_column_name(raw) for raw in header]
+    known = CSV_FIELDS | EXPORT_ONLY_COLUMNS
+    unknown = [
+        raw.strip() for raw, c in zip(header, columns, strict=True) if c and c not in known and not _is_attribute(c)
+    ]
     if unknown:
         raise InvalidRequest(
             f"unknown column(s): {', '.join(unknown)} (expected product fields such as sku, ean, title, price, "
-            f"category, tags, images, attributes.<name>, supplier_code)"
+            f"category, tags, images, attributes.<name>, supplier_code: see docs/import.md)"
         )
     repeated = sorted({c for c in columns if c and columns.count(c) > 1})
     if repeated:
@@ -198,6 +215,8 @@ def _csv_product(columns: list[str], values: list[str]) -> dict[str, Any]:
         if not name:  # a column without a header (Excel's trailing delimiter) must stay empty
             if value.strip():
                 raise RowRejected(f"column {position} has a value but no header")
+        elif name in EXPORT_ONLY_COLUMNS:
+            continue
         elif _is_attribute(name):
             attributes[name[len(ATTRIBUTE_PREFIX) :]] = value
         elif name in SUPPLIER_COLUMNS:
@@ -219,29 +238,135 @@ def _csv_product(columns: list[str], values: list[str]) -> dict[str, Any]:
     return product
 
 
+class _Lines:
+    """The physical lines of a text file, numbered from 1, each at most MAX_LINE_CHARS long (a longer one comes
+    back as None, read through without being kept); lines can be put back to be read again."""
+
+    def __init__(self, handle: IO[str]) -> None:
+        self.handle = handle
+        self.number = 0
+        self.put_back: list[tuple[int, str | None]] = []  # a stack: the next line to read is last
+
+    def next(self) -> tuple[int, str | None] | None:
+        if self.put_back:
+            return self.put_back.pop()
+        line = self.handle.readline(MAX_LINE_CHARS)
+        if not line:
+            return None
+        self.number += 1
+        if len(line) < MAX_LINE_CHARS or line.endswith(("\n", "\r")):
+            return self.number, line
+        while (rest := self.handle.readline(MAX_LINE_CHARS)) and not rest.endswith(("\n", "\r")):
+            pass
+        return self.number, None
+
+    def push(self, lines: list[tuple[int, str | None]]) -> None:
+        self.put_back.extend(reversed(lines))
+
+
+class _LineTooLong(Exception):
+    pass
+
+
+def _read_record(lines: _Lines, delimiter: str) -> tuple[list[tuple[int, str | None]], list[str] | None, str | None]:
+    """Read one CSV record: (the physical lines it took, its values or None, the csv error if any)."""
+    taken: list[tuple[int, str | None]] = []
+
+    def feed() -> Iterator[str]:
+        while (item := lines.next()) is not None:
+            taken.append(item)
+            if item[1] is None:
+                raise _LineTooLong
+            yield item[1]
+
+    try:
+        values = next(csv.reader(feed(), delimiter=delimiter, strict=True))  # a malformed quote is an error
+    except StopIteration:
+        return taken, None, None
+    except _LineTooLong:
+        return taken, None, f"the line is longer than {MAX_LINE_CHARS:,} characters"
+    except csv.Error as exc:
+        return taken, None, str(exc)
+    return taken, values, None
+
+
+def _unclosed_quote(
+    taken: list[tuple[int, str | None]], values: list[str] | None, error: str | None, columns: list[str], delimiter: str
+) -> str | None:
+    """Why a record read across several lines must be a quote left open (None when it is a real multi-line
+    value): a line break in a column other than LONG_TEXT_COLUMNS, or a continuation line that reads on its own
+    as a record of the header's width."""
+    if values is None:
+        if taken[-1][1] is None:
+            return f"line {taken[-1][0]} is too long"
+        return (
+            "the file ends inside it" if error == "unexpected end of data" else f"the record cannot be read ({error})"
+        )
+    for position, value in enumerate(values):
+        if "\n" in value or "\r" in value:
+            name = columns[position] if position < len(columns) else f"column {position + 1}"
+            if name not in LONG_TEXT_COLUMNS:
+                return f"{name or f'column {position + 1}'} would span lines {taken[0][0]}-{taken[-1][0]}"
+    if len(columns) > 1:
+        for number, text in taken[1:]:
+            alone = next(csv.reader([(text or "").rstrip("\r\n")], delimiter=delimiter, strict=False), [])
+            if len(alone) == len(columns):
+                return f"line {number} reads as a record of its own"
+    return None
+
+
+def _stray_quote(text: str, delimiter: str) -> int | None:
+    """The position (from 1) of the first unquoted field holding a `"`, which csv reads literally, or None."""
+    text = text.rstrip("\r\n")
+    position, i = 1, 0
+    while i <= len(text):
+        if text.startswith('"', i):  # a quoted field: skip to its closing quote (`""` is an escaped quote)
+            i += 1
+            while (i := text.find('"', i)) >= 0 and text.startswith('""', i):
+                i += 2
+            i = len(text) if i < 0 else i + 1
+        end = text.find(delimiter, i)
+        end = len(text) if end < 0 else end
+        if '"' in text[i:end]:
+            return position
+        position, i = position + 1, end + 1
+    return None
+
+
 def read_csv(handle: IO[str], report: ImportReport, delimiter: str | None) -> Iterator[_Record]:
     """Yield (line where the record starts, product input, None) for each CSV record, or (line, what could be
     read, reason) for a record that cannot become a product input. Raise InvalidRequest for a bad header."""
-    header_line = handle.readline()
-    if not header_line.strip():
-        raise InvalidRequest("the file is empty (no header line)")
+    lines = _Lines(handle)
+    first = lines.next()
+    if first is None or first[1] is None or not first[1].strip():
+        raise InvalidRequest("the file is empty (no header line)" if first is None or first[1] is not None
+                             else f"the header line is longer than {MAX_LINE_CHARS:,} characters")  # fmt: skip
+    header_line = first[1]
     report.delimiter = delimiter = delimiter or sniff_delimiter(header_line)
-    header = next(csv.reader([header_line], delimiter=delimiter))
-    columns = _csv_columns(header)
-    reader = csv.reader(handle, delimiter=delimiter, strict=True)  # a malformed quote is an error, not data
-    end = 1  # physical lines consumed so far (the header)
+    columns = _csv_columns(next(csv.reader([header_line], delimiter=delimiter)))
     while True:
-        start = end + 1
-        try:
-            values = next(reader)
-        except StopIteration:
+        taken, values, error = _read_record(lines, delimiter)
+        if not taken:
             return
-        except csv.Error as exc:
-            end = 1 + reader.line_num
-            yield start, None, f"unreadable CSV record: {exc}"
+        start = taken[0][0]
+        if len(taken) > 1 and (why := _unclosed_quote(taken, values, error, columns, delimiter)):
+            lines.push(taken[1:])  # the lines after the open quote are read again as records of their own
+            yield start, None, f"unclosed quote: {why}; the lines after it are read as records of their own"
             continue
-        end = 1 + reader.line_num
+        if error is not None:
+            yield start, None, error if taken[-1][1] is None else f"unreadable CSV record: {error}"
+            continue
+        assert values is not None
         if not values or not any(v.strip() for v in values):
+            continue
+        if any('"' in v for v in values) and (stray := _stray_quote("".join(t or "" for _, t in taken), delimiter)):
+            name = columns[stray - 1] if stray <= len(columns) else ""
+            yield (
+                start,
+                None,
+                f"a quote inside the unquoted value of column {stray}{f' ({name})' if name else ''}: "
+                "quote the whole value and double the quotes inside it",
+            )
             continue
         try:
             product = _csv_product(columns, values)
@@ -303,13 +428,17 @@ def import_file(
     delimiter: str | None = None,
     encoding: str | None = None,
     create_categories: bool = False,
+    match_by: str = "sku",
     progress: Callable[[int], None] | None = None,
 ) -> ImportReport:
-    """Upsert every product of a CSV or JSON Lines file (matched by SKU, then EAN); see the module docstring."""
+    """Upsert every product of a CSV or JSON Lines file (matched as store.find_existing says with `match_by`:
+    "sku" or "ean"); see the module docstring. A file without any product row raises InvalidRequest."""
     path = Path(path)
     if not path.is_file():
         raise InvalidRequest(f"no such file: {path}")
     fmt = format_of(path, fmt)
+    if match_by not in store.MATCH_MODES:
+        raise InvalidRequest(f"must be one of {', '.join(store.MATCH_MODES)}, got {match_by!r}", "match_by")
     if delimiter is not None and len(delimiter) != 1:
         raise InvalidRequest(f"the delimiter must be one character, got {delimiter!r}", field="delimiter")
     if encoding is not None:
@@ -321,10 +450,13 @@ def import_file(
     if fmt == "csv":
         report.encoding = encoding or detect_encoding(path)
         with path.open("r", encoding=report.encoding, newline="") as handle:
-            _import_rows(read_csv(handle, report, delimiter), report, create_categories, progress)
+            _import_rows(read_csv(handle, report, delimiter), report, create_categories, match_by, progress)
     else:
         with path.open("rb") as binary:
-            _import_rows(read_jsonl(binary), report, create_categories, progress)
+            _import_rows(read_jsonl(binary), report, create_categories, match_by, progress)
+    if report.created + report.updated + report.rejected == 0:
+        rows = "a header line but no product rows" if fmt == "csv" else "no product lines"
+        raise InvalidRequest(f"the file is empty: {rows} in {path.name}")
     return report
 
 
@@ -332,6 +464,7 @@ def _import_rows(
     records: Iterator[_Record],
     report: ImportReport,
     create_categories: bool,
+    match_by: str,
     progress: Callable[[int], None] | None,
 ) -> None:
     db = current_database()
@@ -343,7 +476,7 @@ def _import_rows(
         else:
             try:
                 with db.atomic():  # categories created for this row go if the row is rejected
-                    _product, created = store.upsert_product(row, categories, suppliers)
+                    _product, created = store.upsert_product(row, categories, suppliers, match_by=match_by)
             except RowRejected as exc:
                 _rollback(categories)
                 report.reject(line, row, str(exc))

@@ -29,7 +29,7 @@ from engine.catalog.models import (
     utcnow,
 )
 from engine.db import current_database
-from engine.errors import RowRejected
+from engine.errors import InvalidRequest, RowRejected
 
 # Product columns the engine fills itself; every other column is part of the product input.
 COMPUTED_FIELDS = ("id", "created_at", "updated_at", "completeness", "grade")
@@ -60,6 +60,8 @@ DECIMAL_FIELDS = _scalar_columns(DecimalField)  # money (2 places) and measures
 INT_FIELDS = _scalar_columns(IntegerField)
 TEXT_FIELDS = _scalar_columns(CharField, TextField)
 INPUT_FIELDS = frozenset((*TEXT_FIELDS, *DECIMAL_FIELDS, *INT_FIELDS, *RELATION_FIELDS))
+# How an input finds the product it updates (see find_existing).
+MATCH_MODES = ("sku", "ean")
 MAX_LENGTHS = {
     "sku": 64,
     "ean": 14,
@@ -269,23 +271,45 @@ def _clean_variants(value: Any) -> list[dict[str, Any]]:
     return variants
 
 
-def find_existing(sku: str | None, ean: str | None) -> int | None:
-    """The id of the product that an input with this SKU/EAN updates (SKU first, then EAN)."""
+def find_existing(sku: str | None, ean: str | None, match_by: str = "sku") -> int | None:
+    """The id of the product that an input with this SKU/EAN updates, or None for a new product.
+
+    `match_by="sku"` (the default): the SKU decides; the EAN finds a product only when the input has no SKU or
+    that product has none yet, so a new SKU never takes over another product's EAN (rejected as a conflict).
+    `match_by="ean"`: the EAN decides first, and the product it finds takes the input's SKU (a rename).
+    """
+    if match_by not in MATCH_MODES:
+        raise InvalidRequest(f"must be one of {', '.join(MATCH_MODES)}, got {match_by!r}", field="match_by")
     by_sku = Product.select(Product.id).where(Product.sku == sku).scalar() if sku else None
-    by_ean = Product.select(Product.id).where(Product.ean == ean).scalar() if ean else None
-    if by_sku and by_ean and by_sku != by_ean:
-        raise RowRejected(f"sku {sku!r} belongs to product {by_sku} but ean {ean!r} to product {by_ean}")
-    return by_sku or by_ean
+    holder = Product.select(Product.id, Product.sku).where(Product.ean == ean).tuples().first() if ean else None
+    if holder is None:
+        return by_sku
+    by_ean, holder_sku = holder
+    if by_sku and by_sku != by_ean:
+        raise RowRejected(
+            f"conflict: sku {sku!r} is product {by_sku} but ean {ean!r} belongs to product {by_ean}"
+            + (f" (sku {holder_sku!r})" if holder_sku else "")
+        )
+    if match_by == "sku" and sku and not by_sku and holder_sku:
+        raise RowRejected(
+            f"conflict: ean {ean!r} belongs to sku {holder_sku!r}, not to the new sku {sku!r} "
+            f"(match by ean to give that product the sku {sku!r})"
+        )
+    return int(by_ean)
 
 
 def upsert_product(
-    data: Mapping[str, Any], categories: CategoryIndex | None = None, suppliers: SupplierIndex | None = None
+    data: Mapping[str, Any],
+    categories: CategoryIndex | None = None,
+    suppliers: SupplierIndex | None = None,
+    *,
+    match_by: str = "sku",
 ) -> tuple[Product, bool]:
-    """Create or update one product (matched by SKU, then EAN). Returns (product, created)."""
+    """Create or update one product, matched as find_existing says. Returns (product, created)."""
     clean = clean_product_input(data, categories or CategoryIndex(), suppliers or SupplierIndex())
     sku, ean = clean.get("sku"), clean.get("ean")
     with current_database().atomic():
-        existing = find_existing(sku, ean)
+        existing = find_existing(sku, ean, match_by)
         if existing is None:
             if not sku and not ean:
                 raise RowRejected("a product needs a sku or an ean")

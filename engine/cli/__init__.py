@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -46,17 +47,18 @@ pass_app = click.make_pass_decorator(AppContext)
 
 
 def handle_errors(func: F) -> F:
-    """Turn engine errors into a one-line message on stderr and exit code 2 (bad input) or 1."""
+    """Turn engine errors into a one-line message on stderr and exit code 2 (a bad request: bad input, an unknown
+    name, or an operation the object's state refuses) or 1 (a failure while doing what was asked)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except ExportsError as exc:
-            from engine.errors import ConfigError, EmptySelection, InvalidRequest, NotFound
+            from engine.errors import ConfigError, EmptySelection, InvalidRequest, InvalidState, NotFound
 
             click.secho(f"error: {exc}", fg="red", err=True)
-            bad_input = isinstance(exc, InvalidRequest | NotFound | EmptySelection | ConfigError)
+            bad_input = isinstance(exc, InvalidRequest | NotFound | EmptySelection | ConfigError | InvalidState)
             sys.exit(2 if bad_input else 1)
 
     return wrapper  # type: ignore[return-value]
@@ -95,6 +97,19 @@ def db_upgrade(app: AppContext) -> None:
     click.echo(f"schema version {result['schema_version']}; migrations applied: {applied}")
     for name, state in result["templates"].items():
         click.echo(f"  template {name!r}: {state}")
+
+
+def run() -> None:
+    """The `pm-exports` entry point: main(), exiting quietly when stdout is a pipe closed early (`| head`)."""
+    try:
+        try:
+            main()
+        finally:
+            sys.stdout.flush()  # inside the try: the interpreter's own flush at exit would print a traceback
+    except BrokenPipeError:
+        # Python's advice (signal docs, "Note on SIGPIPE"): point stdout at devnull so nothing flushes it again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
 
 
 def _register_subcommands() -> None:

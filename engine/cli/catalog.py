@@ -72,15 +72,24 @@ def catalog() -> None:
               help="CSV encoding (default: UTF-8, or Windows-1252/ISO-8859-1 when the file is not UTF-8).")  # fmt: skip
 @click.option("--create-categories", is_flag=True,
               help="Create missing category paths instead of rejecting the rows.")  # fmt: skip
+@click.option("--match-by", type=click.Choice(["sku", "ean"]), default="sku", show_default=True,
+              help="sku: the SKU finds the product, a new SKU whose EAN belongs to another product is rejected as "
+                   "a conflict; ean: the EAN finds the product first, which then takes the row's SKU.")  # fmt: skip
 @pass_app
 @handle_errors
 def catalog_import(
-    app: AppContext, file: Path, fmt: str | None, delimiter: str | None, encoding: str | None, create_categories: bool
+    app: AppContext,
+    file: Path,
+    fmt: str | None,
+    delimiter: str | None,
+    encoding: str | None,
+    create_categories: bool,
+    match_by: str,
 ) -> None:
-    """Create or update products from a CSV or JSON Lines FILE (matched by SKU, then EAN).
+    """Create or update products from a CSV or JSON Lines FILE (columns: docs/import.md).
 
     Rejected rows are listed with their line and reason; the others are imported. Exit code 0 when every
-    row was imported, 1 when some were rejected, 2 when the file itself is unusable.
+    row was imported, 1 when some were rejected, 2 when the file itself is unusable (or has no rows).
     """
     from engine.services import catalog as catalog_service
 
@@ -90,7 +99,7 @@ def catalog_import(
         delimiter = DELIMITERS[delimiter]
     app.open_db()
     report = catalog_service.import_file(
-        file, fmt, delimiter=delimiter, encoding=encoding, create_categories=create_categories
+        file, fmt, delimiter=delimiter, encoding=encoding, create_categories=create_categories, match_by=match_by
     )
     summary = f"created: {report.created}, updated: {report.updated}, rejected: {report.rejected}"
     if report.categories_created:

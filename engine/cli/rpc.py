@@ -3,6 +3,7 @@ the typed Python client: how a newcomer tries it, and a handy tool for scripts).
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -175,6 +176,8 @@ def handle_rpc_errors(func: F) -> F:
         except ValueError as exc:  # the typed client refuses a bad argument before calling
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(2)
+        except BrokenPipeError:  # stdout closed early (`| head`): engine.cli.run exits quietly
+            raise
         except OSError as exc:  # writing a download or a report
             where = f" {exc.filename}" if exc.filename else ""
             click.secho(f"error: cannot write{where}: {exc.strerror or exc}", fg="red", err=True)
@@ -595,23 +598,43 @@ def client_templates_versions(opts: ClientOptions, name: str) -> None:
 @click.option(
     "--out",
     "out_path",
-    type=click.Path(path_type=Path),
-    help="Write it to this file (or into this folder as job-N-report.csv) instead of printing it.",
+    type=click.Path(),
+    help="Write it to this file (its folder must exist), or into this folder as job-N-report.csv when the path is "
+    "an existing folder or ends with '/', instead of printing it.",
 )
 @pass_client
 @handle_rpc_errors
-def client_report(opts: ClientOptions, job_id: int, out_path: Path | None) -> None:
+def client_report(opts: ClientOptions, job_id: int, out_path: str | None) -> None:
     """A job's report as CSV: each excluded product with the rule it broke, then the warnings."""
     import codecs
 
+    target = None if out_path is None else _report_target(out_path)
     with opts.connect() as api:
-        if out_path is not None:
-            click.echo(f"report of job {job_id} written to {api.download_report(job_id, out_path)}")
+        if target is not None:
+            written = api.download_report(job_id, target)
+            where = f"into the folder {target} as {written.name}" if target.is_dir() else f"to the file {written}"
+            click.echo(f"report of job {job_id} written {where}")
             return
         decoder = codecs.getincrementaldecoder("utf-8-sig")()  # the byte order mark is for spreadsheets
         for chunk in api.iter_report(job_id):
             click.echo(decoder.decode(chunk), nl=False)
         click.echo(decoder.decode(b"", final=True), nl=False)
+
+
+def _report_target(out_path: str) -> Path:
+    """--out as a folder (an existing one, or one ending with '/', created) or as a file whose folder exists."""
+    target = Path(out_path)
+    if out_path.endswith(("/", os.sep)) or target.is_dir():
+        if target.exists() and not target.is_dir():
+            raise click.BadParameter(f"{out_path} is a file, not a folder", param_hint="--out")
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    if not target.parent.is_dir():
+        raise click.BadParameter(
+            f"the folder {target.parent} does not exist (end the path with '/' to write into a new folder)",
+            param_hint="--out",
+        )
+    return target
 
 
 @client.command("upsert")

@@ -315,7 +315,7 @@ class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):
                     str(exc),
                 )
                 continue
-            upserter.add(data)
+            upserter.add(data, "ean" if request.match_by == catalog_pb2.PRODUCT_MATCH_EAN else "sku")
         s = upserter.summary
         return catalog_pb2.UpsertProductsResponse(
             received=s.received,

@@ -56,18 +56,25 @@ def _ident(data: Mapping[str, Any], key: str) -> str | None:
 
 class ProductUpserter:
     """Upserts products one at a time (each in its own transaction) and keeps the summary of a stream.
-    Category and supplier lookups are loaded once per stream."""
+    Category and supplier lookups are loaded once per stream. `match_by` is store.find_existing's: "sku"
+    (default, a new SKU never takes over another product's EAN) or "ean" (the EAN decides, renaming SKUs)."""
 
-    def __init__(self) -> None:
+    def __init__(self, match_by: str = "sku") -> None:
+        if match_by not in store.MATCH_MODES:
+            raise InvalidRequest(f"must be one of {', '.join(store.MATCH_MODES)}, got {match_by!r}", "match_by")
+        self.match_by = match_by
         self.summary = UpsertSummary()
         self._categories = store.CategoryIndex()
         self._suppliers = store.SupplierIndex()
 
-    def add(self, data: Mapping[str, Any]) -> None:
+    def add(self, data: Mapping[str, Any], match_by: str | None = None) -> None:
+        """Upsert one product, matched by `match_by` when given, else by the stream's."""
         index = self.summary.received
         self.summary.received += 1
         try:
-            _product, created = store.upsert_product(data, self._categories, self._suppliers)
+            _product, created = store.upsert_product(
+                data, self._categories, self._suppliers, match_by=match_by or self.match_by
+            )
         except RowRejected as exc:
             self._reject(index, _ident(data, "sku"), _ident(data, "ean"), str(exc))
         except IntegrityError as exc:  # a concurrent writer took the same SKU/EAN first
@@ -92,9 +99,9 @@ class ProductUpserter:
             self.summary.rejections_truncated = True
 
 
-def upsert_products(products: Iterable[Mapping[str, Any]]) -> UpsertSummary:
-    """Create or update each product (matched by SKU, then EAN); bad ones are rejected with their reason."""
-    upserter = ProductUpserter()
+def upsert_products(products: Iterable[Mapping[str, Any]], match_by: str = "sku") -> UpsertSummary:
+    """Create or update each product (matched as ProductUpserter says); bad ones are rejected with their reason."""
+    upserter = ProductUpserter(match_by)
     for data in products:
         upserter.add(data)
     return upserter.summary

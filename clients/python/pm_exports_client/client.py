@@ -281,6 +281,15 @@ def _spec(spec: Mapping[str, Any] | exports_pb2.TemplateSpec) -> exports_pb2.Tem
     return spec if isinstance(spec, exports_pb2.TemplateSpec) else spec_to_message(spec)
 
 
+def _publish(tmp_path: Path, final: Path) -> None:
+    """Rename a downloaded temporary file into place with the mode of a newly created file (0666 less the umask,
+    0644 usually, like the engine's exports) instead of mkstemp's private 0600."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    os.chmod(tmp_path, 0o666 & ~umask)
+    os.replace(tmp_path, final)
+
+
 class ExportsClient:
     """A connection to a PM Exports engine. Use it as a context manager, or call `close()`."""
 
@@ -497,7 +506,7 @@ class ExportsClient:
             if digest.hexdigest() != info.sha256:
                 raise DownloadError(f"{info.name}: SHA-256 mismatch (got {digest.hexdigest()}, expected {info.sha256})")
             final = target / info.name if target.is_dir() else target
-            os.replace(tmp_path, final)
+            _publish(tmp_path, final)
             tmp_path = None
             return final
         finally:
@@ -635,7 +644,7 @@ class ExportsClient:
             if handle is None or tmp_path is None:  # pragma: no cover - _report_parts raises first
                 raise DownloadError("the server sent no report description")
             handle.close()
-            os.replace(tmp_path, final)
+            _publish(tmp_path, final)
             tmp_path = None
             return final
         finally:

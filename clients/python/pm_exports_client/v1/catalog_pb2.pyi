@@ -4,12 +4,22 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from . import auth_pb2 as _auth_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class ProductMatch(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PRODUCT_MATCH_UNSPECIFIED: _ClassVar[ProductMatch]
+    PRODUCT_MATCH_SKU: _ClassVar[ProductMatch]
+    PRODUCT_MATCH_EAN: _ClassVar[ProductMatch]
+PRODUCT_MATCH_UNSPECIFIED: ProductMatch
+PRODUCT_MATCH_SKU: ProductMatch
+PRODUCT_MATCH_EAN: ProductMatch
 
 class Product(_message.Message):
     __slots__ = ("id", "sku", "ean", "upc", "gtin", "mpn", "asin", "title", "description", "short_description", "brand", "status", "price", "compare_at_price", "sale_price", "cost_price", "currency", "tax_rate", "stock", "weight", "width", "height", "depth", "tags", "attributes", "bullet_points", "seo_title", "seo_description", "category", "extra_categories", "images", "suppliers", "variants", "completeness", "grade", "created_at", "updated_at")
@@ -143,12 +153,14 @@ class VariantOption(_message.Message):
     def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
 
 class UpsertProductsRequest(_message.Message):
-    __slots__ = ("product", "update_mask")
+    __slots__ = ("product", "update_mask", "match_by")
     PRODUCT_FIELD_NUMBER: _ClassVar[int]
     UPDATE_MASK_FIELD_NUMBER: _ClassVar[int]
+    MATCH_BY_FIELD_NUMBER: _ClassVar[int]
     product: Product
     update_mask: _field_mask_pb2.FieldMask
-    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ...) -> None: ...
+    match_by: ProductMatch
+    def __init__(self, product: _Optional[_Union[Product, _Mapping]] = ..., update_mask: _Optional[_Union[_field_mask_pb2.FieldMask, _Mapping]] = ..., match_by: _Optional[_Union[ProductMatch, str]] = ...) -> None: ...
 
 class Rejection(_message.Message):
     __slots__ = ("index", "sku", "ean", "reason")
