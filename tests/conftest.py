@@ -15,7 +15,7 @@ import pytest
 from engine.db import database_proxy, open_database
 from engine.services.setup import upgrade
 from engine.settings import Settings
-from tests.servers import POSTGRES_ENV, ServerUnavailable, SessionServers
+from tests.servers.session import POSTGRES_ENV, ServerUnavailable, SessionServers
 
 # the platforms' own contracts (CSV headers, JSON schemas...), beside the repository's root, also in CI
 SHARED_SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"

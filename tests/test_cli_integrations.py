@@ -53,7 +53,7 @@ def test_integrations_cli_end_to_end(sqlite_db: Settings, s3_server: S3Server) -
     assert f"s3://{bucket}/feeds/" in shown and "succeeded (1 attempt(s))" in shown
     out = cli("jobs", "redeliver", job_id, "--to", "bucket")
     assert "succeeded (1 attempt(s))" in out
-    assert "no failed delivery" in cli("jobs", "redeliver", job_id, code=1)
+    assert "no failed delivery" in cli("jobs", "redeliver", job_id, code=2)
     assert "1 integration(s)" in cli("secrets", "rotate", PM_EXPORTS_SECRET_KEY=f"{new_key},{old_key}")
     assert cli("integrations", "test", "bucket", PM_EXPORTS_SECRET_KEY=new_key).startswith("ok in ")
     cli("integrations", "update", "bucket", "--secret", "secret_access_key", PM_EXPORTS_SECRET_KEY=new_key,
