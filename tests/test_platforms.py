@@ -22,6 +22,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from engine.catalog.gtin import is_valid_gtin
+from engine.catalog.models import Product
 from engine.errors import OutputError, TemplateError
 from engine.formats.amazon_json import AmazonJsonWriter
 from engine.formats.base import ColumnInfo
@@ -119,6 +120,14 @@ GOLDENS = {
 # product id -> the rule that excludes it (catalogue ids: 3 bad EAN, 4 no price, 5 300-character title,
 # 6 no image, 7 no SKU, 10 completeness 36; 8 is inactive and 9 a draft)
 BAD = {"gtin": (3, "gtin:ean"), "price": (4, "positive:price"), "title": (5, "max_length:title")}
+# product 7 has no SKU: the Listings Feed's sku column falls back to its EAN and the rule runs on that column
+AMAZON_FEED_EXCLUDED = {
+    3: "gtin:ean",
+    4: "positive:price",
+    5: "max_length:title",
+    6: "min_count:images",
+    10: "min_count:images",
+}
 AMAZON_EXCLUDED = {
     3: "gtin:ean",
     4: "positive:price",
@@ -133,7 +142,7 @@ EXCLUDED: dict[str, dict[int, str]] = {
     "WooCommerce Standard": {3: "gtin:ean", 4: "positive:price", 10: "min_completeness"},
     "PrestaShop Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title", 10: "min_completeness"},
     "Amazon Flat File": AMAZON_EXCLUDED,
-    "Amazon Listings Feed": AMAZON_EXCLUDED,
+    "Amazon Listings Feed": AMAZON_FEED_EXCLUDED,
     "Google Shopping": GOOGLE_EXCLUDED,
     "Google Shopping TSV": GOOGLE_EXCLUDED,
     "Odoo Products": {3: "gtin:ean"},
@@ -171,7 +180,7 @@ def test_exclusion_messages_name_the_problem(catalog: Settings) -> None:
     assert messages[4] == "price must be greater than 0"
     assert messages[5] == "title is 300 characters long (at most 200)"
     assert messages[6] == "images has 0 item(s), at least 1 needed"
-    assert messages[7] == "sku is missing"
+    assert 7 not in messages
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -341,12 +350,20 @@ def test_amazon_listings_feed_is_valid_against_amazons_schema(catalog: Settings)
     assert_valid_feed(document)
     assert document["header"] == {"sellerId": "A1PMEXPORTS", "version": "2.0", "issueLocale": "fr_FR"}
     messages = {m["sku"]: m for m in document["messages"]}
-    assert list(messages) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
-    assert [m["messageId"] for m in document["messages"]] == [1, 2, 3, 4, 5]
+    assert list(messages) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "96385074"]
+    assert [m["messageId"] for m in document["messages"]] == [1, 2, 3, 4, 5, 6]
     pan = messages["PAN-28"]
-    assert (pan["operationType"], pan["productType"], pan["requirements"]) == ("UPDATE", "PRODUCT", "LISTING")
+    # matched to an existing ASIN: an offer on it, under the product type its category maps to
+    offer = ("UPDATE", "SAUTE_FRY_PAN", "LISTING_OFFER_ONLY")
+    assert (pan["operationType"], pan["productType"], pan["requirements"]) == offer
     attributes = pan["attributes"]
     market = {"marketplace_id": "A13V1IB3VIYZZH"}
+    assert attributes["merchant_suggested_asin"] == [{"value": "B0PAN28000", **market}]
+    shirt = [messages[sku] for sku in ("TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L")]
+    assert {(m["productType"], m["requirements"]) for m in shirt} == {("SHIRT", "LISTING")}
+    # TSH-BIO-S has no GTIN: it goes out under the brand's GTIN exemption
+    exemption = messages["TSH-BIO-S"]["attributes"]["supplier_declared_has_product_identifier_exemption"]
+    assert exemption == [{"value": True, **market}]
     assert attributes["item_name"] == [
         {"value": "Poêle « Éloïse » 28 cm, fonte & céramique", "language_tag": "fr_FR", **market}
     ]
@@ -376,14 +393,34 @@ def test_amazon_listings_feed_is_valid_against_amazons_schema(catalog: Settings)
 
 def test_amazon_feed_is_split_into_files_of_at_most_max_messages(catalog: Settings) -> None:
     _job, result = export(catalog, "Amazon Listings Feed", options={"seller_id": "A1X", "max_messages": 2})
-    assert [f.rows for f in result.files] == [2, 2, 1]
+    assert [f.rows for f in result.files] == [2, 2, 2]
     skus = []
     for file in result.files:
         document = json.loads(file.path.read_bytes())
         assert_valid_feed(document)
         assert [m["messageId"] for m in document["messages"]] == list(range(1, file.rows + 1))
         skus += [m["sku"] for m in document["messages"]]
-    assert skus == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    assert skus == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "96385074"]
+
+
+def test_amazon_feed_excludes_buyable_items_without_identifier_or_exemption_and_unmapped_types(
+    catalog: Settings,
+) -> None:
+    Product.update(attributes={"material": "Coton bio"}).where(Product.sku == "TSH-BIO").execute()
+    Product.update(asin=None).where(Product.sku == "PAN-28").execute()
+    mappings = {"categories": {"Mode": "SHIRT"}, "themes": {"size/color": "SIZE/COLOR"}, "required": ["category"]}
+    job, _result = export(catalog, "Amazon Listings Feed", mappings=mappings, **AMAZON_OPTIONS)
+    messages = {e.product_id: (e.rule, e.message) for e in JobExclusion.select().where(JobExclusion.job == job.id)}
+    assert messages[2] == (
+        "required:product identifier",
+        "product identifier is missing (one of attributes.externally_assigned_product_identifier.value, "
+        "attributes.merchant_suggested_asin, attributes.supplier_declared_has_product_identifier_exemption is "
+        "needed) (on the variation row)",
+    )
+    assert messages[1] == (
+        "mapping:category",
+        "no platform category is mapped for its categories (Maison > Cuisine > Poêles): add one to mappings.categories",
+    )
 
 
 def test_amazon_feed_needs_a_seller_id(catalog: Settings) -> None:
@@ -584,7 +621,13 @@ FEED_COLUMNS = [
     ColumnInfo("attributes.fulfillment_availability.quantity", "integer"),
     ColumnInfo("operation_type"),
 ]
-FEED_OPTIONS = {"seller_id": "S1", "marketplace_id": "M1", "language_tag": "fr_FR", "max_messages": 3}
+FEED_OPTIONS = {
+    "seller_id": "S1",
+    "marketplace_id": "M1",
+    "language_tag": "fr_FR",
+    "max_messages": 3,
+    "product_type": "SAUTE_FRY_PAN",
+}
 
 
 def feed_rows(count: int) -> list[list[Any]]:
@@ -729,7 +772,8 @@ def test_amazon_delta_feed_sends_only_changes_and_deletes_removed_products(catal
     first = json.loads(
         export(catalog, "Amazon Listings Feed", delta=True, **AMAZON_OPTIONS)[1].files[0].path.read_bytes()
     )
-    assert [m["sku"] for m in first["messages"]] == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    skus = ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "96385074"]
+    assert [m["sku"] for m in first["messages"]] == skus
     upsert_product({"sku": "PAN-28", "price": "59.00"})
     delete_products(skus=["TSH-BIO"])
     _job, result = export(catalog, "Amazon Listings Feed", delta=True, **AMAZON_OPTIONS)

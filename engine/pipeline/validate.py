@@ -210,10 +210,10 @@ class ColumnCheck:
     """A rule on the mapped value of a column (after its fallbacks), on the rows the column is written on."""
 
     rule_id: str
-    index: int  # the column's position in the row
-    kinds: frozenset[str] | None  # row kinds the column is limited to (None: every row)
-    first: bool  # the column is (also) written on a product's first row
-    check: Check  # called with {"value": cell}
+    indexes: list[int]  # the columns' positions in the row
+    kinds: frozenset[str] | None  # row kinds the columns are limited to (None: every row)
+    first: bool  # a column is (also) written on a product's first row
+    check: Check  # called with {"value": first cell, "values": every cell}
 
     def failure(self, values: Sequence[Any], row: Mapping[str, Any]) -> str | None:
         """The message when the row breaks the rule, None otherwise or when the column is not written there."""
@@ -221,7 +221,8 @@ class ColumnCheck:
             info = row.get("row") or {}
             if not ((self.first and info.get("first")) or info.get("kind") in self.kinds):
                 return None
-        message = self.check({"value": values[self.index]})
+        cells = [values[i] for i in self.indexes]
+        message = self.check({"value": cells[0], "values": cells})
         if message is None:
             return None
         kind = (row.get("row") or {}).get("kind")
@@ -229,21 +230,46 @@ class ColumnCheck:
 
 
 def compile_column_rules(rules: CompiledRules, columns: Sequence[Mapping[str, Any]]) -> list[ColumnCheck]:
-    """Compile the rules that name a `column` (its header) instead of a field: they check what is written."""
+    """Compile the rules that name a `column` (its header) instead of a field: they check what is written. A
+    `required` rule may name a list of columns (one of them must be filled) and a `name` for its rule id."""
     headers = {str(c.get("header", "")).casefold(): (i, c) for i, c in enumerate(columns)}
     out = []
     for label, rule in rules.column_rules:
         kind = rule["rule"]
-        header = rule.get("column")
-        if not isinstance(header, str) or header.casefold() not in headers:
-            raise TemplateError(f"{kind}: column {header!r} is not one of the template's headers", label)
         if "field" in rule:
             raise TemplateError(f"{kind} names a field or a column, not both", label)
-        index, column = headers[header.casefold()]
-        on = column.get("on")
-        wanted = None if on is None else ([on] if isinstance(on, str) else list(on))
-        kinds = None if wanted is None else frozenset(w for w in wanted if w != "first")
-        args = {**rule, "field": header}
-        check = _build(kind, args, lambda cell: cell.get("value"), label)
-        out.append(ColumnCheck(f"{kind}:{header}", index, kinds, wanted is not None and "first" in wanted, check))
+        named = rule["column"]
+        names = named if isinstance(named, list) and kind == "required" else [named]
+        if not names or len(names) > 10:
+            raise TemplateError(f"{kind}: a list of 1 to 10 columns", label)
+        found = []
+        for header in names:
+            if not isinstance(header, str) or header.casefold() not in headers:
+                raise TemplateError(f"{kind}: column {header!r} is not one of the template's headers", label)
+            found.append(headers[header.casefold()])
+        display = rule.get("name", names[0] if len(names) == 1 else None)
+        if not isinstance(display, str) or not 1 <= len(display) <= 100:
+            raise TemplateError(f"{kind} on several columns needs a 'name' (1 to 100 characters)", label)
+        kinds: set[str] | None = set()
+        first = False
+        for _index, column in found:
+            on = column.get("on")
+            if on is None:
+                kinds = None
+                continue
+            wanted = [on] if isinstance(on, str) else list(on)
+            first |= "first" in wanted
+            if kinds is not None:
+                kinds |= {w for w in wanted if w != "first"}
+        indexes = [index for index, _column in found]
+        if len(indexes) == 1:
+            check = _build(kind, {**rule, "field": display}, lambda cell: cell.get("value"), label)
+        else:
+            listed = ", ".join(names)
+            check = _any_filled(f"{display} is missing (one of {listed} is needed)")
+        out.append(ColumnCheck(f"{kind}:{display}", indexes, None if kinds is None else frozenset(kinds), first, check))
     return out
+
+
+def _any_filled(message: str) -> Check:
+    return lambda cell: None if any(not _empty(v) for v in cell["values"]) else message
