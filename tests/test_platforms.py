@@ -31,15 +31,23 @@ from engine.models import ExportJob, JobExclusion
 from engine.pipeline.mapping import compile_columns
 from engine.pipeline.spec import ExportSpec
 from engine.services.exports import resolve_request, run_inline
+from engine.services.templates import get_template
 from engine.settings import Settings
 from tests.conftest import shared_spec
 from tests.formats_helpers import folder_names, make_ctx, run_writer
-from tests.platform_catalog import BAD_EAN, LONG_TITLE, build_platform_catalog
+from tests.platform_catalog import (
+    AMAZON_CATEGORY_TEMPLATE,
+    BAD_EAN,
+    LONG_TITLE,
+    build_platform_catalog,
+    write_amazon_category_template,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "platforms"
 UPDATE = bool(os.environ.get("PM_EXPORTS_UPDATE_GOLDEN"))
 G = f"{{{GOOGLE_NAMESPACE}}}"
 AMAZON_OPTIONS = {"options": {"seller_id": "A1PMEXPORTS"}}
+FLAT_FILE_OPTIONS = {"options": {"category_template": AMAZON_CATEGORY_TEMPLATE}}
 
 # Odoo's product.template fields an import can name (odoo/addons/product/models/product_template.py, plus
 # `id`, the external id column of every import; `is_storable` since Odoo 18, `detailed_type` before it).
@@ -77,6 +85,8 @@ ODOO_PRODUCT_TEMPLATE_FIELDS = {
 @pytest.fixture
 def catalog(db: Settings) -> Settings:
     build_platform_catalog()
+    headers = [c["header"] for c in get_template("Amazon Flat File").spec["columns"]]
+    write_amazon_category_template(db.var_dir / "inputs", headers)
     return db
 
 
@@ -110,7 +120,7 @@ GOLDENS = {
     "Shopify Standard": ("shopify.csv", {}),
     "WooCommerce Standard": ("woocommerce.csv", {}),
     "PrestaShop Standard": ("prestashop.csv", {}),
-    "Amazon Flat File": ("amazon-flat-file.tsv", {}),
+    "Amazon Flat File": ("amazon-flat-file.tsv", FLAT_FILE_OPTIONS),
     "Amazon Listings Feed": ("amazon-listings-feed.json", AMAZON_OPTIONS),
     "Google Shopping": ("google-shopping.xml", {}),
     "Google Shopping TSV": ("google-shopping.tsv", {}),
@@ -120,7 +130,7 @@ GOLDENS = {
 # product id -> the rule that excludes it (catalogue ids: 3 bad EAN, 4 no price, 5 300-character title,
 # 6 no image, 7 no SKU, 10 completeness 36; 8 is inactive and 9 a draft)
 BAD = {"gtin": (3, "gtin:ean"), "price": (4, "positive:price"), "title": (5, "max_length:title")}
-# product 7 has no SKU: the Listings Feed's sku column falls back to its EAN and the rule runs on that column
+# product 7 has no SKU: the Amazon sku column falls back to its EAN and the rule runs on that column
 AMAZON_FEED_EXCLUDED = {
     3: "gtin:ean",
     4: "positive:price",
@@ -128,20 +138,12 @@ AMAZON_FEED_EXCLUDED = {
     6: "min_count:images",
     10: "min_count:images",
 }
-AMAZON_EXCLUDED = {
-    3: "gtin:ean",
-    4: "positive:price",
-    5: "max_length:title",
-    6: "min_count:images",
-    7: "required:sku",
-    10: "min_count:images",
-}
 GOOGLE_EXCLUDED = {3: "gtin:ean", 4: "positive:price", 6: "min_count:images", 10: "required:description"}
 EXCLUDED: dict[str, dict[int, str]] = {
     "Shopify Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title", 10: "min_completeness"},
     "WooCommerce Standard": {3: "gtin:ean", 4: "positive:price", 10: "min_completeness"},
     "PrestaShop Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title", 10: "min_completeness"},
-    "Amazon Flat File": AMAZON_EXCLUDED,
+    "Amazon Flat File": AMAZON_FEED_EXCLUDED,
     "Amazon Listings Feed": AMAZON_FEED_EXCLUDED,
     "Google Shopping": GOOGLE_EXCLUDED,
     "Google Shopping TSV": GOOGLE_EXCLUDED,
@@ -428,27 +430,20 @@ def test_amazon_feed_needs_a_seller_id(catalog: Settings) -> None:
         export(catalog, "Amazon Listings Feed")
 
 
-def test_amazon_flat_file_has_the_manual_upload_columns(catalog: Settings) -> None:
-    _job, result = export(catalog, "Amazon Flat File")
+def test_amazon_flat_file_is_filled_into_the_merchants_category_template(catalog: Settings) -> None:
+    _job, result = export(catalog, "Amazon Flat File", **FLAT_FILE_OPTIONS)
+    assert result.files[0].path.suffix == ".txt"
     rows = read_csv(result.files[0].path.read_bytes(), delimiter="\t")
-    required = [
-        "item_sku",
-        "item_name",
-        "external_product_id",
-        "external_product_id_type",
-        "brand_name",
-        "standard_price",
-        "quantity",
-        "main_image_url",
-        *[f"other_image_url{i}" for i in range(1, 9)],
-        *[f"bullet_point{i}" for i in range(1, 6)],
-        "product_description",
-        "item_weight",
-    ]
-    assert all(name in rows[0] for name in required)
-    items = {r["item_sku"]: r for r in as_dicts(rows)}
-    assert list(items) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    template = read_csv((catalog.var_dir / "inputs" / AMAZON_CATEGORY_TEMPLATE).read_bytes(), delimiter="\t")
+    assert rows[:3] == template[:3]  # TemplateType/version/signature, labels, attribute names: as downloaded
+    assert rows[0][0] == "TemplateType=fptcustom"
+    attributes = rows[2]
+    items = {r["item_sku"]: r for r in (dict(zip(attributes, row, strict=True)) for row in rows[3:])}
+    assert list(items) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "96385074"]
+    assert all(row["recommended_browse_nodes"] == "" and row["lifestyle"] == "" for row in items.values())
     pan = items["PAN-28"]
+    assert pan["feed_product_type"] == "SAUTE_FRY_PAN"
+    assert {items[s]["feed_product_type"] for s in ("TSH-BIO", "TSH-BIO-S")} == {"SHIRT"}
     assert (pan["external_product_id"], pan["external_product_id_type"], pan["standard_price"]) == (
         "3760001200010",
         "EAN",
@@ -459,8 +454,25 @@ def test_amazon_flat_file_has_the_manual_upload_columns(catalog: Settings) -> No
     assert (pan["item_weight"], pan["item_weight_unit_of_measure"], pan["parent_child"]) == ("1.200", "KG", "")
     assert [items[s]["parent_child"] for s in ("TSH-BIO", "TSH-BIO-S")] == ["parent", "child"]
     assert items["TSH-BIO"]["standard_price"] == "" and items["TSH-BIO"]["variation_theme"] == "SizeColor"
+    assert (items["TSH-BIO-L"]["size_name"], items["TSH-BIO-L"]["color_name"]) == ("L", "Blanc")
     assert items["TSH-BIO-L"]["external_product_id_type"] == "UPC"
-    assert all(len(r["item_name"]) <= 200 for r in items.values())
+    assert all(len(r["item_name"]) <= 200 and "\n" not in r["item_name"] for r in items.values())
+
+
+def test_amazon_flat_file_needs_the_category_template(catalog: Settings) -> None:
+    with pytest.raises(TemplateError, match=r"options\.category_template: name the category template"):
+        export(catalog, "Amazon Flat File")
+    with pytest.raises(TemplateError, match=r"options\.category_template: must be a plain file name"):
+        export(catalog, "Amazon Flat File", options={"category_template": "../secrets.txt"})
+    with pytest.raises(OutputError, match=r"'other\.txt' is not in the inputs folder"):
+        export(catalog, "Amazon Flat File", options={"category_template": "other.txt"})
+    (catalog.var_dir / "inputs" / "made-up.txt").write_text("item_sku\titem_name\n", encoding="utf-8")
+    with pytest.raises(OutputError, match="does not have Amazon's three header rows"):
+        export(catalog, "Amazon Flat File", options={"category_template": "made-up.txt"})
+    narrow = "TemplateType=fptcustom\tVersion=1\nSKU\tTitle\nitem_sku\titem_name\n"
+    (catalog.var_dir / "inputs" / "narrow.txt").write_text(narrow, encoding="utf-8")
+    with pytest.raises(OutputError, match=r"'narrow\.txt' has no column feed_product_type, update_delete"):
+        export(catalog, "Amazon Flat File", options={"category_template": "narrow.txt"})
 
 
 # ---------------------------------------------------------------------------------------------------------

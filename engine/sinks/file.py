@@ -40,6 +40,7 @@ class FileSink:
     def __init__(self, spec: ExportSpec, settings: Settings, store: ArtifactStore) -> None:
         self.spec = spec
         self.store = store
+        self.inputs = settings.var_dir / "inputs"  # files the merchant supplies (Amazon category templates)
         self.writer_cls = get_writer(spec.format)
         defaults = format_defaults(settings).get(spec.format, {})
         self.options = self.writer_cls.validate_options({**defaults, **spec.options})
@@ -63,6 +64,7 @@ class FileSink:
             iter_suppliers=iter_suppliers,
             iter_categories=iter_categories,
             created_at=ctx.started_at,
+            inputs=self.inputs,
         )
         if state is None:
             self._writer = self.writer_cls(writer_ctx)
