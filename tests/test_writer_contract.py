@@ -55,6 +55,7 @@ GENERIC_COLUMNS = [
 REQUIRED_OPTIONS: dict[str, dict[str, Any]] = {
     "amazon_json": {"seller_id": "A1PMEXPORTS", "marketplace_id": "A13V1IB3VIYZZH", "language_tag": "fr_FR"},
     "amazon_flat_file": {"category_template": "contract.txt"},
+    "google_xml": {"link": "https://shop.example.com"},
 }
 
 

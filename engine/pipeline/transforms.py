@@ -492,6 +492,32 @@ def _or_field(field: str) -> Fn:
     return apply
 
 
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+MAX_FORMAT = 200
+
+
+@transform("or_format", None, pattern=(str, REQUIRED))
+def _or_format(pattern: str) -> Fn:
+    """When the value is empty, `pattern` with its {field} placeholders filled (fields as for or_field), e.g.
+    "PM-{id}": a stable stand-in key for a product that has none."""
+    if not pattern or len(pattern) > MAX_FORMAT:
+        raise ValueError(f"pattern must be 1 to {MAX_FORMAT} characters")
+    parts: list[str | Callable[[Mapping[str, Any]], Any]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(pattern):
+        parts += [pattern[position : match.start()], _row_getter(match[1])]
+        position = match.end()
+    parts.append(pattern[position:])
+
+    def render(rec: Mapping[str, Any]) -> str:
+        return "".join(p if isinstance(p, str) else ("" if (v := p(rec)) is None else _text(v)) for p in parts)
+
+    def apply(value: Any, rec: Mapping[str, Any]) -> Any:
+        return render(rec) if _empty(value) else value
+
+    return apply
+
+
 @transform("when", None, field=(str, REQUIRED))
 def _when(field: str) -> Fn:
     """Keep the value only on rows where `field` (as for or_field, e.g. row.has_variants) is set and true."""
