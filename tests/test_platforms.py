@@ -356,24 +356,94 @@ def test_woocommerce_escapes_commas_wherever_its_importer_splits(catalog: Settin
 # PrestaShop
 
 
-def test_prestashop_csv_has_tax_excluded_prices_and_respects_field_limits(catalog: Settings) -> None:
+# PrestaShop 8's product import fields in the order of AdminImportController::$available_fields (Products):
+# the import screen matches the file's columns to them by position, not by header.
+PRESTASHOP_PRODUCT_FIELDS = [
+    "id",
+    "active",
+    "name",
+    "category",
+    "price_tex",
+    "price_tin",
+    "id_tax_rules_group",
+    "wholesale_price",
+    "on_sale",
+    "reduction_price",
+    "reduction_percent",
+    "reduction_from",
+    "reduction_to",
+    "reference",
+    "supplier_reference",
+    "supplier",
+    "manufacturer",
+    "ean13",
+    "upc",
+    "mpn",
+    "ecotax",
+    "width",
+    "height",
+    "depth",
+    "weight",
+    "delivery_in_stock",
+    "delivery_out_stock",
+    "quantity",
+    "minimal_quantity",
+    "low_stock_threshold",
+    "low_stock_alert",
+    "visibility",
+    "additional_shipping_cost",
+    "unity",
+    "unit_price",
+    "description_short",
+    "description",
+    "tags",
+    "meta_title",
+    "meta_keywords",
+    "meta_description",
+    "link_rewrite",
+    "available_now",
+    "available_later",
+    "available_for_order",
+    "available_date",
+    "date_add",
+    "show_price",
+    "image",
+    "image_alt",
+    "delete_existing_images",
+    "features",
+    "online_only",
+    "condition",
+]
+
+
+def prestashop_import(data: bytes) -> list[dict[str, str]]:
+    """Read the file the way PrestaShop's import does with its default matching: column i is field i."""
+    header, *rows = read_csv(data, delimiter=";")
+    assert len(header) <= len(PRESTASHOP_PRODUCT_FIELDS)
+    return [dict(zip(PRESTASHOP_PRODUCT_FIELDS, row, strict=False)) for row in rows]
+
+
+def test_prestashop_csv_imports_by_position_with_tax_excluded_prices_and_field_limits(catalog: Settings) -> None:
     _job, result = export(catalog, "PrestaShop Standard")
-    rows = as_dicts(read_csv(result.files[0].path.read_bytes(), delimiter=";"))
-    by_ref = {r["Reference #"]: r for r in rows}
-    assert set(by_ref) == {"PAN-28", "TSH-BIO", "NO-IMAGE", "", "INACTIVE-1", "LOW-1"}
+    rows = prestashop_import(result.files[0].path.read_bytes())
+    by_ref = {r["reference"]: r for r in rows}
+    # a product without a reference gets a stable one, the key of "Use product reference as key" on re-import
+    assert set(by_ref) == {"PAN-28", "TSH-BIO", "NO-IMAGE", "PM-7", "INACTIVE-1", "LOW-1"}
+    assert all(r["id"] == "" for r in rows)  # no id: the shop creates the product or matches its reference
     pan, tshirt = by_ref["PAN-28"], by_ref["TSH-BIO"]
-    assert (pan["Price tax excluded"], pan["Tax rules ID"]) == ("33.250000", "1")  # 39.90 at 20 %
-    assert tshirt["Price tax excluded"] == "15.833333"  # 19.00 at 20 %: six decimals, so the shop shows 19.00
-    assert Decimal(tshirt["Price tax excluded"]) * Decimal("1.2") == pytest.approx(
-        Decimal("19.00"), abs=Decimal("0.00001")
-    )
-    assert tshirt["Name *"] == "T-shirt coton bio coupe droite"  # PrestaShop refuses ; in a name
-    assert by_ref["INACTIVE-1"]["Active (0/1)"] == "0" and pan["Active (0/1)"] == "1"
+    assert (pan["price_tex"], pan["id_tax_rules_group"]) == ("33.250000", "1")  # 39.90 at 20 %
+    assert tshirt["price_tex"] == "15.833333"  # 19.00 at 20 %: six decimals, so the shop shows 19.00
+    assert Decimal(tshirt["price_tex"]) * Decimal("1.2") == pytest.approx(Decimal("19.00"), abs=Decimal("0.00001"))
+    assert tshirt["name"] == "T-shirt coton bio coupe droite"  # PrestaShop refuses ; in a name
+    assert (pan["manufacturer"], pan["ean13"], pan["mpn"]) == ("Maison Éloïse", "3760001200010", "ME-PAN-28")
+    assert (pan["quantity"], pan["visibility"], pan["condition"]) == ("8", "both", "new")
+    assert by_ref["INACTIVE-1"]["active"] == "0" and pan["active"] == "1"
     for row in rows:
-        assert len(row["Name *"]) <= 128 and len(row["Reference #"]) <= 64 and len(row["EAN13"]) <= 13
-        assert len(row["URL rewritten"]) <= 128 and re.fullmatch(r"[a-z0-9-]+", row["URL rewritten"])
-    assert pan["Image URLs (x,y,z...)"] == "https://cdn.example.com/pan-28-1.jpg,https://cdn.example.com/pan-28-2.jpg"
-    assert pan["Summary"] == "-20 % cette semaine"  # a shop import, not a spreadsheet: no formula quote
+        assert len(row["name"]) <= 128 and len(row["reference"]) <= 64 and len(row["ean13"]) <= 13
+        assert len(row["link_rewrite"]) <= 128 and re.fullmatch(r"[a-z0-9-]+", row["link_rewrite"])
+        assert "\n" not in row["name"]
+    assert pan["image"] == "https://cdn.example.com/pan-28-1.jpg,https://cdn.example.com/pan-28-2.jpg"
+    assert pan["description_short"] == "-20 % cette semaine"  # a shop import, not a spreadsheet: no formula quote
 
 
 # ---------------------------------------------------------------------------------------------------------
