@@ -163,7 +163,11 @@ SELECTED = {  # products each template selects (statuses)
 def test_platform_template_matches_its_golden_file_and_excludes_bad_products(catalog: Settings, template: str) -> None:
     name, overrides = GOLDENS[template]
     job, result = export(catalog, template, **overrides)
-    assert len(result.files) == 1
+    if template == "PrestaShop Standard":  # combinations go to a second file
+        assert [f.name.endswith("-combinations.csv") for f in result.files] == [False, True]
+        check_golden("prestashop-combinations.csv", result.files[1].path.read_bytes())
+    else:
+        assert len(result.files) == 1
     check_golden(name, result.files[0].path.read_bytes())
     expected = EXCLUDED[template]
     assert result.total == SELECTED.get(template, 8)
@@ -416,11 +420,37 @@ PRESTASHOP_PRODUCT_FIELDS = [
 ]
 
 
-def prestashop_import(data: bytes) -> list[dict[str, str]]:
+# ... and for Combinations
+PRESTASHOP_COMBINATION_FIELDS = [
+    "id_product",
+    "product_reference",
+    "group",
+    "attribute",
+    "supplier_reference",
+    "reference",
+    "ean13",
+    "upc",
+    "mpn",
+    "wholesale_price",
+    "price",
+    "ecotax",
+    "quantity",
+    "minimal_quantity",
+    "low_stock_threshold",
+    "low_stock_alert",
+    "weight",
+    "default_on",
+    "available_date",
+    "image_position",
+    "image_url",
+]
+
+
+def prestashop_import(data: bytes, fields: list[str] = PRESTASHOP_PRODUCT_FIELDS) -> list[dict[str, str]]:
     """Read the file the way PrestaShop's import does with its default matching: column i is field i."""
     header, *rows = read_csv(data, delimiter=";")
-    assert len(header) <= len(PRESTASHOP_PRODUCT_FIELDS)
-    return [dict(zip(PRESTASHOP_PRODUCT_FIELDS, row, strict=False)) for row in rows]
+    assert len(header) <= len(fields)
+    return [dict(zip(fields, row, strict=False)) for row in rows]
 
 
 def test_prestashop_csv_imports_by_position_with_tax_excluded_prices_and_field_limits(catalog: Settings) -> None:
@@ -444,6 +474,18 @@ def test_prestashop_csv_imports_by_position_with_tax_excluded_prices_and_field_l
         assert "\n" not in row["name"]
     assert pan["image"] == "https://cdn.example.com/pan-28-1.jpg,https://cdn.example.com/pan-28-2.jpg"
     assert pan["description_short"] == "-20 % cette semaine"  # a shop import, not a spreadsheet: no formula quote
+    combinations = prestashop_import(result.files[1].path.read_bytes(), PRESTASHOP_COMBINATION_FIELDS)
+    assert [(c["product_reference"], c["reference"]) for c in combinations] == [
+        ("TSH-BIO", "TSH-BIO-S"),
+        ("TSH-BIO", "TSH-BIO-M"),
+        ("TSH-BIO", "TSH-BIO-L"),
+    ]
+    assert all(c["group"] == "Taille,Couleur" for c in combinations)
+    assert [c["attribute"] for c in combinations] == ["S,Blanc", "M,Blanc", "L,Blanc"]
+    # the price impact is tax-excluded: 21.00 - 19.00 at 20 % (the shop shows 21.00 for M)
+    assert [c["price"] for c in combinations] == ["0.000000", "1.666667", "0.000000"]
+    assert [c["default_on"] for c in combinations] == ["1", "0", "0"]
+    assert [c["quantity"] for c in combinations] == ["5", "12", "0"]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ MAX_TEMPLATE_BYTES = 4 * 1024 * 1024  # the three header rows are read from at m
 MAX_TEMPLATE_COLUMNS = 2000
 TEMPLATE_EXTENSIONS = (".txt", ".tsv")
 # what Seller Central reads: tab-separated UTF-8 text, no header of ours (the template's rows are the header)
-FIXED = {"separator": "\t", "encoding": "utf-8", "header": False, "extension": "txt"}
+FIXED = {"separator": "\t", "encoding": "utf-8", "header": False, "extension": "txt", "companion": None}
 _KNOWN = ("category_template", "encoding_errors", "escape_formulas", "line_terminator", "quoting", *FIXED)
 
 

@@ -36,6 +36,7 @@ class OutputFile:
     path: Path
     rows: int
     content_type: str
+    suffix: str = ""  # a companion file of the export (e.g. "-combinations"), named after the main file
 
 
 @dataclass

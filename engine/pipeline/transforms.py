@@ -412,6 +412,12 @@ def _keys() -> Fn:
     return lambda value, _rec: list(value) if isinstance(value, Mapping) else value
 
 
+@transform("values", "list")
+def _values() -> Fn:
+    """The values of an object's entries, in order (e.g. a variant's option values)."""
+    return lambda value, _rec: list(value.values()) if isinstance(value, Mapping) else value
+
+
 @transform("pluck", None, key=((str, list), None), index=((int, type(None)), None))
 def _pluck(key: str | list[Any] | None, index: int | None) -> Fn:
     """From an object, the entry named `key` (a list of names: the first present; case-insensitive) or the one
@@ -516,6 +522,19 @@ def _or_format(pattern: str) -> Fn:
         return render(rec) if _empty(value) else value
 
     return apply
+
+
+@transform("subtract_field", "decimal", field=(str, REQUIRED))
+def _subtract_field(field: str) -> Fn:
+    """The number minus the number in `field` (fields as for or_field, plus the product's `price` and `weight`,
+    which every row mode loads): e.g. a variant's price impact, variant.price minus the product's price."""
+    get = (lambda rec: rec.get(field)) if field in ("price", "weight") else _row_getter(field)
+
+    def apply(number: Decimal, rec: Mapping[str, Any]) -> Decimal | None:
+        other = _decimal(get(rec))
+        return None if other is None else number - other
+
+    return on_number(apply)
 
 
 @transform("when", None, field=(str, REQUIRED))

@@ -113,7 +113,9 @@ class FileSink:
     def close(self, attachments: Sequence[Attachment] = ()) -> list[ExportFile]:
         outputs = self.writer.close()
         self._writer = None
-        files = self._publish(outputs, self.extension, fmt=self.spec.format)
+        files = self._publish([o for o in outputs if not o.suffix], self.extension, fmt=self.spec.format)
+        for companion in (o for o in outputs if o.suffix):
+            files += self._publish([companion], self.extension, suffix=companion.suffix, fmt=self.spec.format)
         if self._removed is not None:
             files += self._publish([self._removed], "csv", suffix="-removed", fmt="removed-csv")
         for extra in attachments:
