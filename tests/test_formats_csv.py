@@ -255,6 +255,7 @@ DEFAULTS = {
     "escape_formulas": True,
     "line_terminator": "\r\n",
     "extension": "csv",
+    "companion": None,
 }
 
 
