@@ -9,6 +9,7 @@ so it is written afterwards with a direct update.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from engine.catalog.models import Product
@@ -78,7 +79,7 @@ PRODUCTS: list[dict[str, Any]] = [
         weight="0.2",
         mpn=None,
         category="Mode > Hauts",
-        attributes={"material": "Coton bio", "url": f"{SHOP}/tsh-bio"},
+        attributes={"material": "Coton bio", "url": f"{SHOP}/tsh-bio", "amazon_gtin_exemption": True},
         images=[f"{CDN}/tsh-bio-1.jpg", f"{CDN}/tsh-bio-2.jpg", f"{CDN}/tsh-bio-3.jpg"],
         variants=[
             {"sku": "TSH-BIO-S", "options": {"Taille": "S", "Couleur": "Blanc"}, "stock": 5},
@@ -129,3 +130,22 @@ def build_platform_catalog() -> None:
         upsert_product({k: v for k, v in data.items() if v is not None}, categories, suppliers)
     Product.update(ean=BAD_EAN).where(Product.sku == "BAD-EAN").execute()
     Product.update(created_at=FIXED_TIME, updated_at=FIXED_TIME).execute()
+
+
+AMAZON_CATEGORY_TEMPLATE = "home-fr.txt"
+
+
+def write_amazon_category_template(inputs: Path, headers: list[str]) -> Path:
+    """A category template's upload sheet as Seller Central gives it (three header rows), saved as tab-delimited
+    text in the inputs folder: the template's attribute names in another order, plus columns it does not fill."""
+    attributes = ["feed_product_type", "item_sku", "recommended_browse_nodes", *reversed(headers[2:]), "lifestyle"]
+    attributes += [h for h in headers[:2] if h not in attributes]
+    rows = [
+        ["TemplateType=fptcustom", "Version=2024.0312", "TemplateSignature=SE9NRQ==", *[""] * (len(attributes) - 3)],
+        [f"Libellé {name}" for name in attributes],
+        attributes,
+    ]
+    inputs.mkdir(parents=True, exist_ok=True)
+    path = inputs / AMAZON_CATEGORY_TEMPLATE
+    path.write_text("".join("\t".join(row) + "\r\n" for row in rows), encoding="utf-8")
+    return path

@@ -30,7 +30,7 @@ HEADERS = [
     "attributes.fulfillment_availability.fulfillment_channel_code",
     "operation_type",
 ]
-SETTINGS = MessageSettings(marketplace_id="A13V1IB3VIYZZH", language_tag="fr_FR")
+SETTINGS = MessageSettings(marketplace_id="A13V1IB3VIYZZH", language_tag="fr_FR", product_type="SAUTE_FRY_PAN")
 PLAN = MessagePlan(HEADERS)
 
 
@@ -56,7 +56,7 @@ def test_a_row_becomes_a_nested_update_message() -> None:
         "messageId": 1,
         "sku": "PAN-28",
         "operationType": "UPDATE",
-        "productType": "PRODUCT",
+        "productType": "SAUTE_FRY_PAN",
         "requirements": "LISTING",
         "attributes": {
             "item_name": [{"value": "Poêle 28 cm", "language_tag": "fr_FR", "marketplace_id": "A13V1IB3VIYZZH"}],
@@ -127,3 +127,16 @@ def test_headers_are_checked_when_the_template_is_saved() -> None:
     check_headers(HEADERS)
     with pytest.raises(TemplateError, match="needs a column with the header 'sku'"):
         check_headers(["attributes.item_name"])
+
+
+def test_a_product_needs_a_real_product_type_unless_the_listing_is_an_offer_on_an_existing_asin() -> None:
+    untyped = MessageSettings(marketplace_id="A13V1IB3VIYZZH", language_tag="fr_FR")
+    with pytest.raises(ItemRejected, match="message 3 has no product type: map the product's category"):
+        build_message(PLAN, untyped, row(), 3)
+    with pytest.raises(ItemRejected, match="PRODUCT type for offer-only listings only"):
+        build_message(PLAN, SETTINGS, row(product_type="PRODUCT"), 3)
+    plan = MessagePlan([*HEADERS, "requirements"])
+    offer = build_message(plan, untyped, [*row(), "listing_offer_only"], 3)
+    assert (offer["productType"], offer["requirements"]) == ("PRODUCT", "LISTING_OFFER_ONLY")
+    with pytest.raises(ItemRejected, match="requirements 'LISTING_ALL' is not one of"):
+        build_message(plan, untyped, [*row(), "listing_all"], 3)

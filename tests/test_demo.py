@@ -137,11 +137,13 @@ def test_shares_of_variants_statuses_and_incomplete_products(seeded):
     assert len(grades) >= 3
 
 
-def test_identifiers_are_valid_and_unique(seeded):
-    product_eans = [p.ean for p in Product.select(Product.ean).where(Product.ean.is_null(False))]
+def test_identifiers_are_valid_and_unique_but_for_the_bad_eans_on_purpose(seeded):
+    products = list(Product.select(Product.id, Product.ean).where(Product.ean.is_null(False)))
     variant_eans = [v.ean for v in Variant.select(Variant.ean).where(Variant.ean.is_null(False))]
-    eans = product_eans + variant_eans
-    assert eans and all(len(e) == 13 and is_valid_gtin(e) for e in eans)
+    eans = [p.ean for p in products] + variant_eans
+    bad = {p.id for p in products if not is_valid_gtin(p.ean)}
+    assert bad and bad == {p.id for p in products if p.id % demo.BAD_EAN_EVERY == 0}  # so the gtin rules fire
+    assert all(len(e) == 13 for e in eans) and all(is_valid_gtin(e) for e in variant_eans)
     assert len(set(eans)) == len(eans)
     skus = [p.sku for p in Product.select(Product.sku).where(Product.sku.is_null(False))]
     variant_skus = [v.sku for v in Variant.select(Variant.sku)]
@@ -292,3 +294,16 @@ def test_cli_rejects_a_bad_count(cli):
     result = cli("demo", "seed", "--products", "0")
     assert result.exit_code == 2
     assert "--products" in result.output
+
+
+def test_overlong_titles_and_apparel_attributes_are_there_for_the_platform_rules(seeded):
+    long_titles = {p.id for p in Product.select(Product.id, Product.title) if len(p.title) > 200}
+    assert long_titles and all(pid % demo.LONG_TITLE_EVERY == 0 for pid in long_titles)
+    apparel = [
+        p.attributes
+        for p in Product.select(Product.attributes, Category.path)
+        .join(Category)
+        .where(Category.path.startswith("Mode"), Product.attributes.is_null(False))
+    ]
+    assert apparel and all(a["gender"] in {"femme", "homme", "mixte"} for a in apparel)
+    assert {a["age_group"] for a in apparel} == {"adulte", "enfant"}

@@ -255,6 +255,7 @@ DEFAULTS = {
     "escape_formulas": True,
     "line_terminator": "\r\n",
     "extension": "csv",
+    "companion": None,
 }
 
 
@@ -342,3 +343,50 @@ def test_file_name_must_stay_in_the_folder(tmp_path: Path) -> None:
     ctx.file_name = lambda part: "../escape.csv"
     with pytest.raises(OutputError, match="plain file name"):
         CsvWriter(ctx)
+
+
+COMPANION = {"suffix": "-combinations", "from_column": "Variant", "rows": ["variation"]}
+
+
+def test_companion_rows_go_to_a_second_file_that_resumes_byte_for_byte(tmp_path: Path) -> None:
+    columns = ["Product", "Price", "Variant", "Stock"]
+    options = {"encoding": "utf-8", "separator": ",", "companion": COMPANION}
+    kinds = ["parent", "variation", "variation", "simple", "parent", "variation"]
+    rows = [[f"P{i}", f"{i}.50", f"V{i}", i] for i in range(len(kinds))]
+    records = [{"row": {"kind": kind}} for kind in kinds]
+
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    outputs = run_writer(CsvWriter, make_ctx(whole, columns, options, writer=CsvWriter), rows, records)
+    assert [(o.path.name, o.rows, o.suffix) for o in outputs] == [
+        ("export-1.csv", 3, ""),
+        ("export-1-combinations.csv", 3, "-combinations"),
+    ]
+    assert outputs[0].path.read_bytes() == b"Product,Price\r\nP0,0.50\r\nP3,3.50\r\nP4,4.50\r\n"
+    assert outputs[1].path.read_bytes() == b"Variant,Stock\r\nV1,1\r\nV2,2\r\nV5,5\r\n"
+
+    crashed = tmp_path / "crashed"
+    crashed.mkdir()
+    ctx = make_ctx(crashed, columns, options, writer=CsvWriter)
+    writer = CsvWriter(ctx)
+    for values, record in zip(rows[:3], records[:3], strict=True):
+        writer.write(values, record)
+    state = writer.checkpoint()
+    for values, record in zip(rows[3:], records[3:], strict=True):  # on disk after the kept checkpoint
+        writer.write(values, record)
+    writer.checkpoint()
+    writer._file.close()  # the crash
+    assert writer._companion is not None
+    writer._companion._file.close()
+    resumed = CsvWriter.resume(ctx, state)
+    for values, record in zip(rows[3:], records[3:], strict=True):
+        resumed.write(values, record)
+    again = resumed.close()
+    assert [o.path.read_bytes() for o in again] == [o.path.read_bytes() for o in outputs]
+
+
+def test_companion_option_is_checked() -> None:
+    with pytest.raises(TemplateError, match=r"options\.companion\.suffix"):
+        CsvWriter.validate_options({"companion": {**COMPANION, "suffix": "combinations"}})
+    with pytest.raises(TemplateError, match=r"options\.companion: must be an object"):
+        CsvWriter.validate_options({"companion": {"suffix": "-x"}})

@@ -120,6 +120,10 @@ def test_sources(source: str, expected: object) -> None:
         ("attributes", [{"name": "pluck", "key": ["colour", "COLOR"]}], "Rouge"),
         ("ean", ["gtin_valid"], "96385074"),
         ("mpn", [{"name": "or_field", "field": "sku"}], "ab-1"),
+        ("mpn", [{"name": "or_format", "pattern": "PM-{id}-{sku}"}], "PM-7-ab-1"),
+        ("sku", [{"name": "or_format", "pattern": "PM-{id}"}], "ab-1"),
+        ("attributes", ["values"], ["Rouge"]),
+        ("price", [{"name": "subtract_field", "field": "price"}], Decimal("0")),
         ("sku", [{"name": "when", "field": "row.first"}], None),  # no row: one row per product
         ("sku", [{"name": "from_variant", "field": "sku"}], "ab-1"),  # no variant: the value stays
     ],

@@ -22,6 +22,7 @@ import pytest
 from jsonschema import Draft7Validator
 
 from engine.catalog.gtin import is_valid_gtin
+from engine.catalog.models import Product
 from engine.errors import OutputError, TemplateError
 from engine.formats.amazon_json import AmazonJsonWriter
 from engine.formats.base import ColumnInfo
@@ -30,15 +31,24 @@ from engine.models import ExportJob, JobExclusion
 from engine.pipeline.mapping import compile_columns
 from engine.pipeline.spec import ExportSpec
 from engine.services.exports import resolve_request, run_inline
+from engine.services.templates import get_template
 from engine.settings import Settings
 from tests.conftest import shared_spec
 from tests.formats_helpers import folder_names, make_ctx, run_writer
-from tests.platform_catalog import BAD_EAN, LONG_TITLE, build_platform_catalog
+from tests.platform_catalog import (
+    AMAZON_CATEGORY_TEMPLATE,
+    BAD_EAN,
+    LONG_TITLE,
+    build_platform_catalog,
+    write_amazon_category_template,
+)
 
 GOLDEN = Path(__file__).parent / "golden" / "platforms"
 UPDATE = bool(os.environ.get("PM_EXPORTS_UPDATE_GOLDEN"))
 G = f"{{{GOOGLE_NAMESPACE}}}"
 AMAZON_OPTIONS = {"options": {"seller_id": "A1PMEXPORTS"}}
+GOOGLE_OPTIONS = {"options": {"link": "https://boutique.example.com"}}
+FLAT_FILE_OPTIONS = {"options": {"category_template": AMAZON_CATEGORY_TEMPLATE}}
 
 # Odoo's product.template fields an import can name (odoo/addons/product/models/product_template.py, plus
 # `id`, the external id column of every import; `is_storable` since Odoo 18, `detailed_type` before it).
@@ -76,6 +86,8 @@ ODOO_PRODUCT_TEMPLATE_FIELDS = {
 @pytest.fixture
 def catalog(db: Settings) -> Settings:
     build_platform_catalog()
+    headers = [c["header"] for c in get_template("Amazon Flat File").spec["columns"]]
+    write_amazon_category_template(db.var_dir / "inputs", headers)
     return db
 
 
@@ -109,9 +121,9 @@ GOLDENS = {
     "Shopify Standard": ("shopify.csv", {}),
     "WooCommerce Standard": ("woocommerce.csv", {}),
     "PrestaShop Standard": ("prestashop.csv", {}),
-    "Amazon Flat File": ("amazon-flat-file.tsv", {}),
+    "Amazon Flat File": ("amazon-flat-file.tsv", FLAT_FILE_OPTIONS),
     "Amazon Listings Feed": ("amazon-listings-feed.json", AMAZON_OPTIONS),
-    "Google Shopping": ("google-shopping.xml", {}),
+    "Google Shopping": ("google-shopping.xml", GOOGLE_OPTIONS),
     "Google Shopping TSV": ("google-shopping.tsv", {}),
     "Odoo Products": ("odoo-products.csv", {}),
 }
@@ -119,21 +131,22 @@ GOLDENS = {
 # product id -> the rule that excludes it (catalogue ids: 3 bad EAN, 4 no price, 5 300-character title,
 # 6 no image, 7 no SKU, 10 completeness 36; 8 is inactive and 9 a draft)
 BAD = {"gtin": (3, "gtin:ean"), "price": (4, "positive:price"), "title": (5, "max_length:title")}
-AMAZON_EXCLUDED = {
+# product 7 has no SKU: the Amazon sku column falls back to its EAN and the rule runs on that column
+AMAZON_FEED_EXCLUDED = {
     3: "gtin:ean",
     4: "positive:price",
     5: "max_length:title",
     6: "min_count:images",
-    7: "required:sku",
     10: "min_count:images",
 }
 GOOGLE_EXCLUDED = {3: "gtin:ean", 4: "positive:price", 6: "min_count:images", 10: "required:description"}
+# product 10 (title, EAN, price and brand only) has all the shops require: their completeness counts only that
 EXCLUDED: dict[str, dict[int, str]] = {
-    "Shopify Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title", 10: "min_completeness"},
-    "WooCommerce Standard": {3: "gtin:ean", 4: "positive:price", 10: "min_completeness"},
-    "PrestaShop Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title", 10: "min_completeness"},
-    "Amazon Flat File": AMAZON_EXCLUDED,
-    "Amazon Listings Feed": AMAZON_EXCLUDED,
+    "Shopify Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title"},
+    "WooCommerce Standard": {3: "gtin:ean", 4: "positive:price"},
+    "PrestaShop Standard": {3: "gtin:ean", 4: "positive:price", 5: "max_length:title"},
+    "Amazon Flat File": AMAZON_FEED_EXCLUDED,
+    "Amazon Listings Feed": AMAZON_FEED_EXCLUDED,
     "Google Shopping": GOOGLE_EXCLUDED,
     "Google Shopping TSV": GOOGLE_EXCLUDED,
     "Odoo Products": {3: "gtin:ean"},
@@ -150,7 +163,11 @@ SELECTED = {  # products each template selects (statuses)
 def test_platform_template_matches_its_golden_file_and_excludes_bad_products(catalog: Settings, template: str) -> None:
     name, overrides = GOLDENS[template]
     job, result = export(catalog, template, **overrides)
-    assert len(result.files) == 1
+    if template == "PrestaShop Standard":  # combinations go to a second file
+        assert [f.name.endswith("-combinations.csv") for f in result.files] == [False, True]
+        check_golden("prestashop-combinations.csv", result.files[1].path.read_bytes())
+    else:
+        assert len(result.files) == 1
     check_golden(name, result.files[0].path.read_bytes())
     expected = EXCLUDED[template]
     assert result.total == SELECTED.get(template, 8)
@@ -171,7 +188,7 @@ def test_exclusion_messages_name_the_problem(catalog: Settings) -> None:
     assert messages[4] == "price must be greater than 0"
     assert messages[5] == "title is 300 characters long (at most 200)"
     assert messages[6] == "images has 0 item(s), at least 1 needed"
-    assert messages[7] == "sku is missing"
+    assert 7 not in messages
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -194,6 +211,7 @@ def test_shopify_csv_follows_shopifys_template(catalog: Settings) -> None:
         "spatule-en-silicone-no-image",
         "kit-creme-brulee-4-ramequins",
         "wok-en-acier-carbone-inactive-1",
+        "dessous-de-plat-low-1",
     ]
     pan = products["poele-eloise-28-cm-fonte-ceramique-pan-28"]
     assert [r["Title"] for r in pan] == ["Poêle « Éloïse » 28 cm, fonte & céramique", ""]  # product cells once
@@ -239,10 +257,20 @@ def woocommerce_header_patterns() -> list[re.Pattern[str]]:
     return patterns
 
 
-def test_woocommerce_csv_reads_back_with_its_exporters_headers(catalog: Settings) -> None:
+def woo_explode(value: str) -> list[str]:
+    """WooCommerce's importer splitting a list cell: `\\,` is a comma inside a value (explode_values in
+    includes/import/abstract-wc-product-importer.php)."""
+    return [part.replace("::separator::", ",").strip() for part in value.replace("\\,", "::separator::").split(",")]
+
+
+def woo_unescape(value: str) -> str:
+    """unescape_data: the importer removes the apostrophe before =, +, - and @, in the fields it applies it to."""
+    return value[1:] if value[:2] in ("'=", "'+", "'-", "'@") else value
+
+
+def test_woocommerce_csv_imports_the_way_woocommerces_importer_reads_it(catalog: Settings) -> None:
     _job, result = export(catalog, "WooCommerce Standard")
     data = result.files[0].path.read_bytes()
-    assert data.startswith(b'Type,SKU,"GTIN, UPC, EAN, or ISBN",Name,')  # the comma-bearing header is quoted
     rows = read_csv(data)
     patterns = woocommerce_header_patterns()
     group = min(i for i, p in enumerate(patterns) if p.pattern.startswith("Attribute"))
@@ -253,6 +281,9 @@ def test_woocommerce_csv_reads_back_with_its_exporters_headers(catalog: Settings
         numbered = re.match(r"Attribute (\d+) ", header)  # the Attribute N group repeats for N = 1, 2, 3
         positions.append((group, int(numbered[1]), matches[0]) if numbered else (matches[0], 0, 0))
     assert positions == sorted(positions), "headers must keep the exporter's order"
+    # the GTIN goes where the importer maps it without help: `Meta: _global_unique_id` (auto_map_columns knows no
+    # GTIN header; an internal meta key is set through its setter, WC_Data::add_meta_data)
+    assert "GTIN, UPC, EAN, or ISBN" not in rows[0] and rows[0][-1] == "Meta: _global_unique_id"
     items = as_dicts(rows)
     assert [(r["Type"], r["SKU"], r["Parent"]) for r in items] == [
         ("simple", "PAN-28", ""),
@@ -262,16 +293,28 @@ def test_woocommerce_csv_reads_back_with_its_exporters_headers(catalog: Settings
         ("variation", "TSH-BIO-L", "TSH-BIO"),
         ("simple", "LONG-TITLE", ""),
         ("simple", "NO-IMAGE", ""),
-        ("simple", "", ""),
+        ("simple", "PM-7", ""),  # no SKU: a stable stand-in, so that a re-import updates instead of duplicating
         ("simple", "INACTIVE-1", ""),
+        ("simple", "LOW-1", ""),
     ]
-    pan, parent, small, medium, large, long_title, _no_image, creme, inactive = items
-    assert pan["GTIN, UPC, EAN, or ISBN"] == "3760001200010"
+    skus = {r["SKU"]: r for r in items}
+    for row in items:  # parse_relative_field: a variation's Parent is an SKU met before it
+        if row["Type"] == "variation":
+            parent = skus[row["Parent"]]
+            assert parent["Type"] == "variable" and items.index(parent) < items.index(row)
+            for n in (1, 2, 3):
+                if row[f"Attribute {n} name"]:
+                    assert woo_explode(row[f"Attribute {n} value(s)"])[0] in woo_explode(
+                        parent[f"Attribute {n} value(s)"]
+                    )
+    pan, parent, small, medium, large, long_title, _no_image, creme, inactive, _low = items
+    assert pan["Meta: _global_unique_id"] == "3760001200010"
     assert pan["Categories"] == "Maison > Cuisine > Poêles"
     assert pan["Images"] == "https://cdn.example.com/pan-28-1.jpg, https://cdn.example.com/pan-28-2.jpg"
     assert (pan["Regular price"], pan["Stock"], pan["In stock?"], pan["Published"]) == ("39.90", "8", "1", "1")
-    # formulas are neutralised the way WooCommerce's exporter does it, and its importer removes the quote
-    assert pan["Short description"] == "'-20 % cette semaine" and inactive["Published"] == "'-1"
+    # Name and descriptions are not unescaped by the importer (parse_skip_field, parse_description_field): no
+    # apostrophe before a leading - ; Published -1 is a draft (expand_data: -1 draft, 0 private, 1 publish)
+    assert pan["Short description"] == "-20 % cette semaine" and inactive["Published"] == "-1"
     assert (parent["Attribute 1 name"], parent["Attribute 1 value(s)"], parent["Attribute 1 visible"]) == (
         "Taille",
         "S, M, L",
@@ -281,36 +324,168 @@ def test_woocommerce_csv_reads_back_with_its_exporters_headers(catalog: Settings
     assert parent["Regular price"] == parent["Stock"] == parent["Attribute 3 name"] == ""
     assert [v["Attribute 1 value(s)"] for v in (small, medium, large)] == ["S", "M", "L"]
     assert [v["Attribute 1 global"] for v in (small, medium, large)] == ["0", "0", "0"]
-    assert [v["GTIN, UPC, EAN, or ISBN"] for v in (small, medium, large)] == ["", "3760001200089", "036000291452"]
+    assert [v["Meta: _global_unique_id"] for v in (small, medium, large)] == ["", "3760001200089", "036000291452"]
     assert [v["Regular price"] for v in (small, medium, large)] == ["19.00", "21.00", "19.00"]
     assert [v["In stock?"] for v in (small, medium, large)] == ["1", "1", "0"]
     assert [v["Images"] for v in (small, medium, large)] == ["", "https://cdn.example.com/tsh-bio-m.jpg", ""]
     assert long_title["Name"] == LONG_TITLE  # WooCommerce has no title limit
-    assert creme["SKU"] == "" and creme["Name"] == "Kit crème brûlée — 4 ramequins"
+    assert creme["Name"] == "Kit crème brûlée — 4 ramequins"
+
+
+def test_woocommerce_escapes_commas_wherever_its_importer_splits(catalog: Settings) -> None:
+    from engine.catalog.store import upsert_product
+
+    upsert_product(
+        {
+            "sku": "HUILE",
+            "title": "Huile d'olive\nvierge extra",
+            "price": "12.50",
+            "sale_price": "9.90",
+            "status": "active",
+            "variants": [
+                {"sku": "HUILE-05", "options": {"Contenance": "0,5 L"}, "stock": 3},
+                {"sku": "HUILE-15", "options": {"Contenance": "1,5 L"}, "stock": 2},
+            ],
+        }
+    )
+    _job, result = export(catalog, "WooCommerce Standard", selection={"skus": ["HUILE"]})
+    parent, half, one_and_half = as_dicts(read_csv(result.files[0].path.read_bytes()))
+    assert parent["Name"] == "Huile d'olive vierge extra"  # a title on one line
+    assert woo_explode(parent["Attribute 1 value(s)"]) == ["0,5 L", "1,5 L"]
+    assert [woo_explode(v["Attribute 1 value(s)"]) for v in (half, one_and_half)] == [["0,5 L"], ["1,5 L"]]
+    assert [v["Sale price"] for v in (half, one_and_half)] == ["9.90", "9.90"]  # sale prices on variations
 
 
 # ---------------------------------------------------------------------------------------------------------
 # PrestaShop
 
 
-def test_prestashop_csv_has_tax_excluded_prices_and_respects_field_limits(catalog: Settings) -> None:
+# PrestaShop 8's product import fields in the order of AdminImportController::$available_fields (Products):
+# the import screen matches the file's columns to them by position, not by header.
+PRESTASHOP_PRODUCT_FIELDS = [
+    "id",
+    "active",
+    "name",
+    "category",
+    "price_tex",
+    "price_tin",
+    "id_tax_rules_group",
+    "wholesale_price",
+    "on_sale",
+    "reduction_price",
+    "reduction_percent",
+    "reduction_from",
+    "reduction_to",
+    "reference",
+    "supplier_reference",
+    "supplier",
+    "manufacturer",
+    "ean13",
+    "upc",
+    "mpn",
+    "ecotax",
+    "width",
+    "height",
+    "depth",
+    "weight",
+    "delivery_in_stock",
+    "delivery_out_stock",
+    "quantity",
+    "minimal_quantity",
+    "low_stock_threshold",
+    "low_stock_alert",
+    "visibility",
+    "additional_shipping_cost",
+    "unity",
+    "unit_price",
+    "description_short",
+    "description",
+    "tags",
+    "meta_title",
+    "meta_keywords",
+    "meta_description",
+    "link_rewrite",
+    "available_now",
+    "available_later",
+    "available_for_order",
+    "available_date",
+    "date_add",
+    "show_price",
+    "image",
+    "image_alt",
+    "delete_existing_images",
+    "features",
+    "online_only",
+    "condition",
+]
+
+
+# ... and for Combinations
+PRESTASHOP_COMBINATION_FIELDS = [
+    "id_product",
+    "product_reference",
+    "group",
+    "attribute",
+    "supplier_reference",
+    "reference",
+    "ean13",
+    "upc",
+    "mpn",
+    "wholesale_price",
+    "price",
+    "ecotax",
+    "quantity",
+    "minimal_quantity",
+    "low_stock_threshold",
+    "low_stock_alert",
+    "weight",
+    "default_on",
+    "available_date",
+    "image_position",
+    "image_url",
+]
+
+
+def prestashop_import(data: bytes, fields: list[str] = PRESTASHOP_PRODUCT_FIELDS) -> list[dict[str, str]]:
+    """Read the file the way PrestaShop's import does with its default matching: column i is field i."""
+    header, *rows = read_csv(data, delimiter=";")
+    assert len(header) <= len(fields)
+    return [dict(zip(fields, row, strict=False)) for row in rows]
+
+
+def test_prestashop_csv_imports_by_position_with_tax_excluded_prices_and_field_limits(catalog: Settings) -> None:
     _job, result = export(catalog, "PrestaShop Standard")
-    rows = as_dicts(read_csv(result.files[0].path.read_bytes(), delimiter=";"))
-    by_ref = {r["Reference #"]: r for r in rows}
-    assert set(by_ref) == {"PAN-28", "TSH-BIO", "NO-IMAGE", "", "INACTIVE-1"}
+    rows = prestashop_import(result.files[0].path.read_bytes())
+    by_ref = {r["reference"]: r for r in rows}
+    # a product without a reference gets a stable one, the key of "Use product reference as key" on re-import
+    assert set(by_ref) == {"PAN-28", "TSH-BIO", "NO-IMAGE", "PM-7", "INACTIVE-1", "LOW-1"}
+    assert all(r["id"] == "" for r in rows)  # no id: the shop creates the product or matches its reference
     pan, tshirt = by_ref["PAN-28"], by_ref["TSH-BIO"]
-    assert (pan["Price tax excluded"], pan["Tax rules ID"]) == ("33.250000", "1")  # 39.90 at 20 %
-    assert tshirt["Price tax excluded"] == "15.833333"  # 19.00 at 20 %: six decimals, so the shop shows 19.00
-    assert Decimal(tshirt["Price tax excluded"]) * Decimal("1.2") == pytest.approx(
-        Decimal("19.00"), abs=Decimal("0.00001")
-    )
-    assert tshirt["Name *"] == "T-shirt coton bio coupe droite"  # PrestaShop refuses ; in a name
-    assert by_ref["INACTIVE-1"]["Active (0/1)"] == "0" and pan["Active (0/1)"] == "1"
+    assert (pan["price_tex"], pan["id_tax_rules_group"]) == ("33.250000", "1")  # 39.90 at 20 %
+    assert tshirt["price_tex"] == "15.833333"  # 19.00 at 20 %: six decimals, so the shop shows 19.00
+    assert Decimal(tshirt["price_tex"]) * Decimal("1.2") == pytest.approx(Decimal("19.00"), abs=Decimal("0.00001"))
+    assert tshirt["name"] == "T-shirt coton bio coupe droite"  # PrestaShop refuses ; in a name
+    assert (pan["manufacturer"], pan["ean13"], pan["mpn"]) == ("Maison Éloïse", "3760001200010", "ME-PAN-28")
+    assert (pan["quantity"], pan["visibility"], pan["condition"]) == ("8", "both", "new")
+    assert by_ref["INACTIVE-1"]["active"] == "0" and pan["active"] == "1"
     for row in rows:
-        assert len(row["Name *"]) <= 128 and len(row["Reference #"]) <= 64 and len(row["EAN13"]) <= 13
-        assert len(row["URL rewritten"]) <= 128 and re.fullmatch(r"[a-z0-9-]+", row["URL rewritten"])
-    assert pan["Image URLs (x,y,z...)"] == "https://cdn.example.com/pan-28-1.jpg,https://cdn.example.com/pan-28-2.jpg"
-    assert pan["Summary"] == "-20 % cette semaine"  # a shop import, not a spreadsheet: no formula quote
+        assert len(row["name"]) <= 128 and len(row["reference"]) <= 64 and len(row["ean13"]) <= 13
+        assert len(row["link_rewrite"]) <= 128 and re.fullmatch(r"[a-z0-9-]+", row["link_rewrite"])
+        assert "\n" not in row["name"]
+    assert pan["image"] == "https://cdn.example.com/pan-28-1.jpg,https://cdn.example.com/pan-28-2.jpg"
+    assert pan["description_short"] == "-20 % cette semaine"  # a shop import, not a spreadsheet: no formula quote
+    combinations = prestashop_import(result.files[1].path.read_bytes(), PRESTASHOP_COMBINATION_FIELDS)
+    assert [(c["product_reference"], c["reference"]) for c in combinations] == [
+        ("TSH-BIO", "TSH-BIO-S"),
+        ("TSH-BIO", "TSH-BIO-M"),
+        ("TSH-BIO", "TSH-BIO-L"),
+    ]
+    assert all(c["group"] == "Taille,Couleur" for c in combinations)
+    assert [c["attribute"] for c in combinations] == ["S,Blanc", "M,Blanc", "L,Blanc"]
+    # the price impact is tax-excluded: 21.00 - 19.00 at 20 % (the shop shows 21.00 for M)
+    assert [c["price"] for c in combinations] == ["0.000000", "1.666667", "0.000000"]
+    assert [c["default_on"] for c in combinations] == ["1", "0", "0"]
+    assert [c["quantity"] for c in combinations] == ["5", "12", "0"]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -341,12 +516,20 @@ def test_amazon_listings_feed_is_valid_against_amazons_schema(catalog: Settings)
     assert_valid_feed(document)
     assert document["header"] == {"sellerId": "A1PMEXPORTS", "version": "2.0", "issueLocale": "fr_FR"}
     messages = {m["sku"]: m for m in document["messages"]}
-    assert list(messages) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
-    assert [m["messageId"] for m in document["messages"]] == [1, 2, 3, 4, 5]
+    assert list(messages) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "96385074"]
+    assert [m["messageId"] for m in document["messages"]] == [1, 2, 3, 4, 5, 6]
     pan = messages["PAN-28"]
-    assert (pan["operationType"], pan["productType"], pan["requirements"]) == ("UPDATE", "PRODUCT", "LISTING")
+    # matched to an existing ASIN: an offer on it, under the product type its category maps to
+    offer = ("UPDATE", "SAUTE_FRY_PAN", "LISTING_OFFER_ONLY")
+    assert (pan["operationType"], pan["productType"], pan["requirements"]) == offer
     attributes = pan["attributes"]
     market = {"marketplace_id": "A13V1IB3VIYZZH"}
+    assert attributes["merchant_suggested_asin"] == [{"value": "B0PAN28000", **market}]
+    shirt = [messages[sku] for sku in ("TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L")]
+    assert {(m["productType"], m["requirements"]) for m in shirt} == {("SHIRT", "LISTING")}
+    # TSH-BIO-S has no GTIN: it goes out under the brand's GTIN exemption
+    exemption = messages["TSH-BIO-S"]["attributes"]["supplier_declared_has_product_identifier_exemption"]
+    assert exemption == [{"value": True, **market}]
     assert attributes["item_name"] == [
         {"value": "Poêle « Éloïse » 28 cm, fonte & céramique", "language_tag": "fr_FR", **market}
     ]
@@ -376,14 +559,34 @@ def test_amazon_listings_feed_is_valid_against_amazons_schema(catalog: Settings)
 
 def test_amazon_feed_is_split_into_files_of_at_most_max_messages(catalog: Settings) -> None:
     _job, result = export(catalog, "Amazon Listings Feed", options={"seller_id": "A1X", "max_messages": 2})
-    assert [f.rows for f in result.files] == [2, 2, 1]
+    assert [f.rows for f in result.files] == [2, 2, 2]
     skus = []
     for file in result.files:
         document = json.loads(file.path.read_bytes())
         assert_valid_feed(document)
         assert [m["messageId"] for m in document["messages"]] == list(range(1, file.rows + 1))
         skus += [m["sku"] for m in document["messages"]]
-    assert skus == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    assert skus == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "96385074"]
+
+
+def test_amazon_feed_excludes_buyable_items_without_identifier_or_exemption_and_unmapped_types(
+    catalog: Settings,
+) -> None:
+    Product.update(attributes={"material": "Coton bio"}).where(Product.sku == "TSH-BIO").execute()
+    Product.update(asin=None).where(Product.sku == "PAN-28").execute()
+    mappings = {"categories": {"Mode": "SHIRT"}, "themes": {"size/color": "SIZE/COLOR"}, "required": ["category"]}
+    job, _result = export(catalog, "Amazon Listings Feed", mappings=mappings, **AMAZON_OPTIONS)
+    messages = {e.product_id: (e.rule, e.message) for e in JobExclusion.select().where(JobExclusion.job == job.id)}
+    assert messages[2] == (
+        "required:product identifier",
+        "product identifier is missing (one of attributes.externally_assigned_product_identifier.value, "
+        "attributes.merchant_suggested_asin, attributes.supplier_declared_has_product_identifier_exemption is "
+        "needed) (on the variation row)",
+    )
+    assert messages[1] == (
+        "mapping:category",
+        "no platform category is mapped for its categories (Maison > Cuisine > Poêles): add one to mappings.categories",
+    )
 
 
 def test_amazon_feed_needs_a_seller_id(catalog: Settings) -> None:
@@ -391,27 +594,20 @@ def test_amazon_feed_needs_a_seller_id(catalog: Settings) -> None:
         export(catalog, "Amazon Listings Feed")
 
 
-def test_amazon_flat_file_has_the_manual_upload_columns(catalog: Settings) -> None:
-    _job, result = export(catalog, "Amazon Flat File")
+def test_amazon_flat_file_is_filled_into_the_merchants_category_template(catalog: Settings) -> None:
+    _job, result = export(catalog, "Amazon Flat File", **FLAT_FILE_OPTIONS)
+    assert result.files[0].path.suffix == ".txt"
     rows = read_csv(result.files[0].path.read_bytes(), delimiter="\t")
-    required = [
-        "item_sku",
-        "item_name",
-        "external_product_id",
-        "external_product_id_type",
-        "brand_name",
-        "standard_price",
-        "quantity",
-        "main_image_url",
-        *[f"other_image_url{i}" for i in range(1, 9)],
-        *[f"bullet_point{i}" for i in range(1, 6)],
-        "product_description",
-        "item_weight",
-    ]
-    assert all(name in rows[0] for name in required)
-    items = {r["item_sku"]: r for r in as_dicts(rows)}
-    assert list(items) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    template = read_csv((catalog.var_dir / "inputs" / AMAZON_CATEGORY_TEMPLATE).read_bytes(), delimiter="\t")
+    assert rows[:3] == template[:3]  # TemplateType/version/signature, labels, attribute names: as downloaded
+    assert rows[0][0] == "TemplateType=fptcustom"
+    attributes = rows[2]
+    items = {r["item_sku"]: r for r in (dict(zip(attributes, row, strict=True)) for row in rows[3:])}
+    assert list(items) == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "96385074"]
+    assert all(row["recommended_browse_nodes"] == "" and row["lifestyle"] == "" for row in items.values())
     pan = items["PAN-28"]
+    assert pan["feed_product_type"] == "SAUTE_FRY_PAN"
+    assert {items[s]["feed_product_type"] for s in ("TSH-BIO", "TSH-BIO-S")} == {"SHIRT"}
     assert (pan["external_product_id"], pan["external_product_id_type"], pan["standard_price"]) == (
         "3760001200010",
         "EAN",
@@ -422,8 +618,25 @@ def test_amazon_flat_file_has_the_manual_upload_columns(catalog: Settings) -> No
     assert (pan["item_weight"], pan["item_weight_unit_of_measure"], pan["parent_child"]) == ("1.200", "KG", "")
     assert [items[s]["parent_child"] for s in ("TSH-BIO", "TSH-BIO-S")] == ["parent", "child"]
     assert items["TSH-BIO"]["standard_price"] == "" and items["TSH-BIO"]["variation_theme"] == "SizeColor"
+    assert (items["TSH-BIO-L"]["size_name"], items["TSH-BIO-L"]["color_name"]) == ("L", "Blanc")
     assert items["TSH-BIO-L"]["external_product_id_type"] == "UPC"
-    assert all(len(r["item_name"]) <= 200 for r in items.values())
+    assert all(len(r["item_name"]) <= 200 and "\n" not in r["item_name"] for r in items.values())
+
+
+def test_amazon_flat_file_needs_the_category_template(catalog: Settings) -> None:
+    with pytest.raises(TemplateError, match=r"options\.category_template: name the category template"):
+        export(catalog, "Amazon Flat File")
+    with pytest.raises(TemplateError, match=r"options\.category_template: must be a plain file name"):
+        export(catalog, "Amazon Flat File", options={"category_template": "../secrets.txt"})
+    with pytest.raises(OutputError, match=r"'other\.txt' is not in the inputs folder"):
+        export(catalog, "Amazon Flat File", options={"category_template": "other.txt"})
+    (catalog.var_dir / "inputs" / "made-up.txt").write_text("item_sku\titem_name\n", encoding="utf-8")
+    with pytest.raises(OutputError, match="does not have Amazon's three header rows"):
+        export(catalog, "Amazon Flat File", options={"category_template": "made-up.txt"})
+    narrow = "TemplateType=fptcustom\tVersion=1\nSKU\tTitle\nitem_sku\titem_name\n"
+    (catalog.var_dir / "inputs" / "narrow.txt").write_text(narrow, encoding="utf-8")
+    with pytest.raises(OutputError, match=r"'narrow\.txt' has no column feed_product_type, update_delete"):
+        export(catalog, "Amazon Flat File", options={"category_template": "narrow.txt"})
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -584,7 +797,13 @@ FEED_COLUMNS = [
     ColumnInfo("attributes.fulfillment_availability.quantity", "integer"),
     ColumnInfo("operation_type"),
 ]
-FEED_OPTIONS = {"seller_id": "S1", "marketplace_id": "M1", "language_tag": "fr_FR", "max_messages": 3}
+FEED_OPTIONS = {
+    "seller_id": "S1",
+    "marketplace_id": "M1",
+    "language_tag": "fr_FR",
+    "max_messages": 3,
+    "product_type": "SAUTE_FRY_PAN",
+}
 
 
 def feed_rows(count: int) -> list[list[Any]]:
@@ -638,7 +857,7 @@ def test_amazon_json_writer_refuses_what_it_cannot_map(tmp_path: Path) -> None:
 
 
 def test_feed_writer_refuses_another_formats_checkpoint(tmp_path: Path) -> None:
-    ctx = make_ctx(tmp_path, XML_COLUMNS, writer=GoogleXmlWriter)
+    ctx = make_ctx(tmp_path, XML_COLUMNS, {"link": "https://shop.example.com"}, writer=GoogleXmlWriter)
     with pytest.raises(OutputError, match="not a version 1 google_xml state"):
         GoogleXmlWriter.resume(ctx, {"format": "csv", "version": 1, "file": "x", "offset": 0, "rows": 0})
 
@@ -729,7 +948,8 @@ def test_amazon_delta_feed_sends_only_changes_and_deletes_removed_products(catal
     first = json.loads(
         export(catalog, "Amazon Listings Feed", delta=True, **AMAZON_OPTIONS)[1].files[0].path.read_bytes()
     )
-    assert [m["sku"] for m in first["messages"]] == ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L"]
+    skus = ["PAN-28", "TSH-BIO", "TSH-BIO-S", "TSH-BIO-M", "TSH-BIO-L", "96385074"]
+    assert [m["sku"] for m in first["messages"]] == skus
     upsert_product({"sku": "PAN-28", "price": "59.00"})
     delete_products(skus=["TSH-BIO"])
     _job, result = export(catalog, "Amazon Listings Feed", delta=True, **AMAZON_OPTIONS)

@@ -54,6 +54,8 @@ GENERIC_COLUMNS = [
 # options a format cannot do without (they have no default)
 REQUIRED_OPTIONS: dict[str, dict[str, Any]] = {
     "amazon_json": {"seller_id": "A1PMEXPORTS", "marketplace_id": "A13V1IB3VIYZZH", "language_tag": "fr_FR"},
+    "amazon_flat_file": {"category_template": "contract.txt"},
+    "google_xml": {"link": "https://shop.example.com"},
 }
 
 
@@ -142,6 +144,10 @@ def cell(kind: ValueKind, i: int, row: int) -> Any:
     return f"{TEXTS[i % len(TEXTS)]} {i}-{row}" + " x" * (i % 7)
 
 
+# columns whose cell is one of a few words the format checks (Amazon's listing requirements)
+CHOICES: dict[str, Any] = {"requirements": "LISTING"}
+
+
 def catalogue(case: Case, columns: Sequence[ColumnInfo]) -> list[Product]:
     """PRODUCTS products with ids 7, 10, 13... (gaps on purpose), each with its record's relations."""
     products = []
@@ -155,7 +161,10 @@ def catalogue(case: Case, columns: Sequence[ColumnInfo]) -> list[Product]:
             "suppliers": [{"code": "ACME", "supplier_sku": f"A{i}"}],
             "categories": [],
         }
-        rows = [([cell(c.kind, i, row) for c in columns], record) for row in range(1 + i % 3 if case.variants else 1)]
+        rows = [
+            ([CHOICES.get(c.header, cell(c.kind, i, row)) for c in columns], record)
+            for row in range(1 + i % 3 if case.variants else 1)
+        ]
         products.append((product_id, rows))
     return products
 
@@ -164,7 +173,12 @@ def make_context(case: Case, folder: Path) -> WriterContext:
     folder.mkdir(parents=True, exist_ok=True)
     options = case.writer.validate_options(case.raw_options)
     extension = case.writer.file_extension(options)
+    inputs = folder.parent / f"{folder.name}-inputs"  # the merchant's files (an Amazon category template)
+    attributes = [c.header for c in columns_for(case.fmt)]
+    inputs.mkdir(exist_ok=True)
+    (inputs / "contract.txt").write_text(f"TemplateType=fptcustom\nLabels\n{chr(9).join(attributes)}\n", "utf-8")
     return WriterContext(
+        inputs=inputs,
         folder=folder,
         file_name=lambda part: f"export-{part:02d}.{extension}",
         columns=columns_for(case.fmt),

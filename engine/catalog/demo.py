@@ -297,6 +297,14 @@ Papeterie & bureau
 """
 
 
+BAD_EAN_EVERY = 211  # product ids with a wrong EAN check digit
+LONG_TITLE_EVERY = 173  # product ids with a title over 200 characters
+LONG_TITLE_TAIL = (
+    "édition spéciale collection permanente, finitions soignées, garantie étendue, livraison offerte et retour "
+    "gratuit sous trente jours, idéal pour offrir à toutes les occasions de l'année"
+)  # over 200 characters with any title
+
+
 @dataclass(frozen=True)
 class Department:
     """What a top-level category implies for its products."""
@@ -580,6 +588,8 @@ class DemoGenerator:
 
         ident = r()
         ean = None if ident < 0.08 else _ean13("37", (pid * self._EAN_MULTIPLIER + self.product_ean_offset) % 10**10)
+        if ean is not None and pid % BAD_EAN_EVERY == 0:  # a wrong check digit on purpose: the gtin rules fire
+            ean = ean[:12] + str((int(ean[12]) + 1) % 10)
         sku = None if 0.08 <= ident < 0.09 else f"{dept.code}-{pid:06d}"
 
         price_cents: int | None = None
@@ -621,9 +631,15 @@ class DemoGenerator:
         elif formula < 0.03:
             tags = [rng.choice(FORMULA_TAGS), *(tags or [])]
 
+        if pid % LONG_TITLE_EVERY == 0:  # a title longer than marketplaces take, on purpose: max_length fires
+            title = f"{title} – {LONG_TITLE_TAIL}"
         attributes: dict[str, str] | None = None
         if r() >= 0.1:
             attributes = {"color": color, "material": material}
+            if leaf.department == "Mode":  # what Google requires of apparel (gender, age group)
+                path = leaf.path
+                attributes["gender"] = "femme" if "> Femme" in path else "homme" if "> Homme" in path else "mixte"
+                attributes["age_group"] = "enfant" if "> Enfant" in path else "adulte"
             if dept.option in {"Taille", "Dimensions"} or r() < 0.3:
                 attributes["size"] = rng.choice(SHOE_SIZES if "Chaussures" in leaf.path else
                                                 SIZES if dept.option == "Taille" else DIMENSIONS)  # fmt: skip

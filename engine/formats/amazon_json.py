@@ -12,8 +12,9 @@ Values are written as JSON: Decimal as a number, dates as ISO 8601, text as is.
 
 Options: `seller_id` (required when the export runs; it is the merchant's own and is not in a predefined
 template), `marketplace_id` and `language_tag` (required), `issue_locale` (default: `language_tag`),
-`product_type` (default PRODUCT), `requirements` (LISTING, LISTING_PRODUCT_ONLY, LISTING_OFFER_ONLY),
-`operation_type` (default UPDATE), `max_messages`, `localized`, `no_marketplace`.
+`product_type` (for rows without one; PRODUCT is for offer-only listings only), `requirements` (LISTING,
+LISTING_PRODUCT_ONLY, LISTING_OFFER_ONLY), `operation_type` (default UPDATE), `max_messages`, `localized`,
+`no_marketplace`.
 
 Checkpoints hold the finished files (name, messages, size) and the byte offset and message count of the
 current one; a resumed writer cuts the current file back to that offset and goes on appending.
@@ -106,7 +107,7 @@ class AmazonJsonWriter(WriterBase):
             "seller_id": _text_option(options, "seller_id", None),
             "marketplace_id": _text_option(options, "marketplace_id", None),
             "language_tag": _text_option(options, "language_tag", None),
-            "product_type": _text_option(options, "product_type", "PRODUCT"),
+            "product_type": _text_option(options, "product_type", None),
             "requirements": choice_option(options, "requirements", "LISTING", {r.lower(): r for r in REQUIREMENTS}),
             "operation_type": choice_option(options, "operation_type", "UPDATE", {o.lower(): o for o in OPERATIONS}),
             "localized": _names_option(options, "localized", DEFAULT_LOCALIZED),
@@ -117,8 +118,6 @@ class AmazonJsonWriter(WriterBase):
                 raise TemplateError(
                     "is required for an Amazon feed (e.g. A13V1IB3VIYZZH and fr_FR)", f"options.{required}"
                 )
-        if out["product_type"] is None:
-            raise TemplateError("must not be empty", "options.product_type")
         out["issue_locale"] = _text_option(options, "issue_locale", None) or out["language_tag"]
         limit = options.get("max_messages", MAX_MESSAGES)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= MAX_MESSAGES:

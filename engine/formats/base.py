@@ -36,6 +36,7 @@ class OutputFile:
     path: Path
     rows: int
     content_type: str
+    suffix: str = ""  # a companion file of the export (e.g. "-combinations"), named after the main file
 
 
 @dataclass
@@ -50,6 +51,8 @@ class WriterContext:
     # creation time written into formats that embed one (XLSX document properties), so that a job resumed
     # after a crash produces byte-identical files
     created_at: dt.datetime | None = None
+    # the folder of files the merchant supplies for formats that fill them (Amazon category templates)
+    inputs: Path | None = None
 
 
 class FormatWriter(Protocol):

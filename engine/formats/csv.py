@@ -14,6 +14,11 @@ Crash recovery: `checkpoint()` fsyncs the file and records its size after the la
 `resume()` cuts the file back to that size and appends (the utf-8-sig codec writes no second BOM at a non-zero
 position, and the header is not written again), so the finished file is the same, byte for byte.
 
+Option `companion` ({"suffix": "-combinations", "from_column": header, "rows": [row kinds]}): the rows of those
+kinds go to a second file, named after the main one with the suffix, holding the columns from `from_column` on;
+the other rows go to the main file with the columns before it (PrestaShop imports combinations from a second
+file). Each file has its own header, checkpoint and resume.
+
 Value rendering and option checks shared with the other writers live in `engine.formats.values`.
 """
 
@@ -21,16 +26,18 @@ from __future__ import annotations
 
 import codecs
 import csv
+import dataclasses
 import functools
 import math
 import operator
+import re
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal, Self, TextIO
 
-from engine.errors import OutputError
+from engine.errors import OutputError, TemplateError
 from engine.formats.base import FORMULA_PREFIXES, OutputFile, ValueKind, WriterBase, WriterContext
 from engine.formats.values import (
     bool_option,
@@ -143,6 +150,7 @@ QUOTING = {"minimal": "minimal", "all": "all"}
 LINE_TERMINATORS = {"\r\n": "\r\n", "crlf": "\r\n", "\\r\\n": "\r\n", "\n": "\n", "lf": "\n", "\\n": "\n"}
 EXTENSIONS = {"csv": "csv", "tsv": "tsv", "txt": "txt"}
 _KNOWN = (
+    "companion",
     "extension",
     "encoding",
     "encoding_errors",
@@ -301,6 +309,25 @@ def _make_converter(kind: ValueKind, escape: bool, lf_only: bool) -> Converter:
 # ---------------------------------------------------------------------------------------------------------
 # The writer
 
+_COMPANION_KEYS = {"suffix", "from_column", "rows"}
+_SUFFIX = re.compile(r"^-[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def _companion_option(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    where = "options.companion"
+    if not isinstance(value, Mapping) or set(value) != _COMPANION_KEYS:
+        raise TemplateError("must be an object {suffix, from_column, rows}", where)
+    if not isinstance(value["suffix"], str) or not _SUFFIX.match(value["suffix"]):
+        raise TemplateError("suffix must be - then 1 to 40 lower-case letters, digits, - or _", f"{where}.suffix")
+    if not isinstance(value["from_column"], str) or not value["from_column"]:
+        raise TemplateError("must name the companion file's first column", f"{where}.from_column")
+    rows = value["rows"]
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, str) and r for r in rows):
+        raise TemplateError("must be a list of row kinds (e.g. variation)", f"{where}.rows")
+    return {"suffix": value["suffix"], "from_column": value["from_column"], "rows": list(rows)}
+
 
 class CsvWriter(WriterBase):
     """Streams rows into one CSV file."""
@@ -308,6 +335,7 @@ class CsvWriter(WriterBase):
     name: ClassVar[str] = "csv"
     extension: ClassVar[str] = "csv"
     content_type: ClassVar[str] = "text/csv"
+    _companion: CsvWriter | None  # the second file of `options.companion`
 
     @classmethod
     def validate_options(cls, options: Mapping[str, Any]) -> dict[str, Any]:
@@ -323,6 +351,7 @@ class CsvWriter(WriterBase):
             "header": bool_option(options, "header", True),
             "escape_formulas": bool_option(options, "escape_formulas", True),
             "line_terminator": choice_option(options, "line_terminator", "\r\n", LINE_TERMINATORS),
+            "companion": _companion_option(options.get("companion")),
         }
 
     @classmethod
@@ -337,6 +366,8 @@ class CsvWriter(WriterBase):
     def __init__(self, ctx: WriterContext) -> None:
         self._setup(ctx)
         self._rows = 0
+        if self._companion_ctx is not None:
+            self._companion = CsvWriter(self._companion_ctx)
         self._open("w")
         if self._header:
             headers: list[Any] = self._headers
@@ -350,6 +381,12 @@ class CsvWriter(WriterBase):
 
     def _setup(self, ctx: WriterContext) -> None:
         options = self.validate_options(ctx.options)
+        self._companion = None
+        self._companion_ctx: WriterContext | None = None
+        self._split: int | None = None
+        companion = options["companion"]
+        if companion is not None:
+            ctx = self._split_context(ctx, options, companion)
         self._options = options
         self._encoding: str = options["encoding"]
         self._header: bool = options["header"]
@@ -385,11 +422,34 @@ class CsvWriter(WriterBase):
         )
         self._writerow = self._writer.writerow
 
+    def _split_context(
+        self, ctx: WriterContext, options: Mapping[str, Any], companion: Mapping[str, Any]
+    ) -> WriterContext:
+        """The main file's context (the columns before `from_column`); prepares the companion file's."""
+        headers = [column.header for column in ctx.columns]
+        if companion["from_column"] not in headers[1:]:
+            raise TemplateError(
+                f"{companion['from_column']!r} is not a column after the first one", "options.companion.from_column"
+            )
+        self._split = headers.index(companion["from_column"])
+        self._companion_kinds = frozenset(companion["rows"])
+        main_name = ctx.file_name
+        stem_of = lambda part: main_name(part).rpartition(".")  # noqa: E731
+        self._companion_ctx = dataclasses.replace(
+            ctx,
+            columns=ctx.columns[self._split :],
+            file_name=lambda part: f"{stem_of(part)[0]}{companion['suffix']}.{stem_of(part)[2]}",
+            options={**options, "companion": None},
+        )
+        return dataclasses.replace(ctx, columns=ctx.columns[: self._split])
+
     @classmethod
     def resume(cls, ctx: WriterContext, state: Mapping[str, Any]) -> Self:
         """Continue after the checkpoint's last row: the file is cut back there and appended to."""
         writer = cls.__new__(cls)
         writer._setup(ctx)
+        if writer._companion_ctx is not None:
+            writer._companion = CsvWriter.resume(writer._companion_ctx, state.get("companion") or {})
         writer._path, writer._rows = resume_single_file(ctx, state, cls.name)
         writer._open("a")
         return writer
@@ -402,7 +462,10 @@ class CsvWriter(WriterBase):
         if not self._folder_synced:  # the file's entry in the folder must survive a machine crash too
             sync_folder(self._path.parent)
             self._folder_synced = True
-        return new_state(self.name, file=self._path.name, offset=offset, rows=self._rows)
+        state = new_state(self.name, file=self._path.name, offset=offset, rows=self._rows)
+        if self._companion is not None:
+            state["companion"] = self._companion.checkpoint()
+        return state
 
     def _emit(self, cells: Sequence[Any], where: str) -> None:
         try:
@@ -426,6 +489,12 @@ class CsvWriter(WriterBase):
         return f"{where}: {exc.reason} in {self._encoding} (options.encoding_errors is 'strict')"
 
     def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
+        if self._split is not None:
+            assert self._companion is not None
+            if (record.get("row") or {}).get("kind") in self._companion_kinds:
+                self._companion.write(values[self._split :], record)
+                return
+            values = values[: self._split]
         self._rows += 1
         try:
             # map() + operator.call and no intermediate list: the cheapest per-cell dispatch in CPython
@@ -440,7 +509,12 @@ class CsvWriter(WriterBase):
         if self._done is None:
             close_output(self._file, self._path)
             self._done = [OutputFile(self._path, self._rows, self.content_type)]
+            if self._companion is not None:
+                suffix = self._options["companion"]["suffix"]
+                self._done += [dataclasses.replace(o, suffix=suffix) for o in self._companion.close()]
         return list(self._done)
 
     def abort(self) -> None:
+        if self._companion is not None:
+            self._companion.abort()
         discard_output(self._file, self._path)

@@ -12,7 +12,8 @@ accepted. Each row becomes an `<item>`, written and flushed to the file as it co
   cannot hold (control characters, lone surrogates) are dropped;
 - Decimal -> fixed point, bool -> yes/no (Google's booleans), date/datetime -> ISO 8601, other numbers as is.
 
-Options: `title`, `link` and `description` of the channel (RSS 2.0 requires the three elements).
+Options: `title`, `link` and `description` of the channel (RSS 2.0 requires the three elements; `link`, the
+shop's address, has no default and is required when the export runs).
 
 Checkpoints are the byte offset after the last complete item plus the item count, as for the JSON writer.
 """
@@ -157,6 +158,12 @@ class GoogleXmlWriter(WriterBase):
         self._options = self.validate_options(ctx.options)
         self._headers = [column.header for column in ctx.columns]
         self.check_headers(self._headers)
+        if not self._options["link"]:
+            raise TemplateError(
+                "the shop's address is required: RSS 2.0 requires the channel's link (set it in the template or "
+                "the export request)",
+                "options.link",
+            )
         self._done: list[OutputFile] | None = None
         self._folder_synced = False
         self._path = output_path(ctx, 1)

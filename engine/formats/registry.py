@@ -13,6 +13,7 @@ FORMATS: dict[str, str] = {
     "jsonl": "engine.formats.json:JsonLinesWriter",
     "google_xml": "engine.formats.google_xml:GoogleXmlWriter",
     "amazon_json": "engine.formats.amazon_json:AmazonJsonWriter",
+    "amazon_flat_file": "engine.formats.amazon_flat_file:AmazonFlatFileWriter",
 }
 
 

@@ -133,6 +133,11 @@ ROW_OBJECTS: dict[str, tuple[dict[str, ValueKind], str, str | None]] = {
     ),
 }
 
+# `mapped.<name>`: what the template's mappings give a product (engine.pipeline.platform_mappings): its platform
+# `category`, its variation `theme`, and platform attributes (size, color...), the row's variant's value first.
+MAPPED_ROOT = "mapped"
+MAPPED_KINDS: dict[str, ValueKind] = {"category": "text", "theme": "text"}
+
 _PATH = re.compile(r"^(?P<root>[a-z_][a-z0-9_]*)(?:\[(?P<index>-?\d+)\])?(?:\.(?P<sub>[A-Za-z0-9_\- ]+))?$")
 
 Getter = Callable[[dict[str, Any]], Any]
@@ -157,6 +162,10 @@ class FieldRef:
         if self.root in ROW_OBJECTS:
             return ROW_OBJECTS[self.root][2]
         return self.root if self.root in RELATIONS else None
+
+    @property
+    def needs_mappings(self) -> bool:
+        return self.root == MAPPED_ROOT
 
     @property
     def is_row_field(self) -> bool:
@@ -193,6 +202,10 @@ def parse_path(path: str, column: str) -> FieldRef:
         sub_kind = subfields[sub or default_sub]
         kind = sub_kind if (index is not None or root not in LIST_RELATIONS) else "list"
         return FieldRef(path, root, index, sub or default_sub, kind)
+    if root == MAPPED_ROOT:
+        if index is not None or not sub or not re.fullmatch(r"[a-z][a-z0-9_]*", sub):
+            raise TemplateError("mapped takes a platform attribute name (mapped.category, mapped.size)", column)
+        return FieldRef(path, root, None, sub, MAPPED_KINDS.get(sub, "text"))
     if root in ROW_OBJECTS:
         row_fields, default_sub, _relation = ROW_OBJECTS[root]
         if index is not None:
@@ -200,13 +213,24 @@ def parse_path(path: str, column: str) -> FieldRef:
         if sub is not None and sub not in row_fields:
             raise TemplateError(f"{root!r} has no sub-field {sub!r} (known: {', '.join(row_fields)})", column)
         return FieldRef(path, root, None, sub or default_sub, row_fields[sub or default_sub])
-    known_fields = ", ".join([*PRODUCT_FIELDS, *RELATIONS, *ROW_OBJECTS])
+    known_fields = ", ".join([*PRODUCT_FIELDS, *RELATIONS, *ROW_OBJECTS, MAPPED_ROOT])
     raise TemplateError(f"unknown field {root!r} (known: {known_fields})", column)
 
 
 def make_getter(ref: FieldRef) -> Getter:
     """A fast function record -> value for a parsed path."""
     root, index, sub = ref.root, ref.index, ref.sub
+    if root == MAPPED_ROOT:
+
+        def mapped(rec: dict[str, Any]) -> Any:
+            variant = rec.get("variant")
+            own = variant.get("mapped") if variant else None
+            if own and sub in own:
+                return own[sub]
+            product = rec.get("mapped")
+            return product.get(sub) if product else None
+
+        return mapped
     if root == "attributes":
         if sub is None:
             return lambda rec: rec.get("attributes")

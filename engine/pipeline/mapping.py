@@ -31,6 +31,7 @@ class CompiledColumns:
     row_fields: list[str] = field(default_factory=list)  # labels of columns reading variant/image/row
     expander: Expander | None = None  # None: one row per product
     plain_keys: list[str | None] = field(default_factory=list)  # per column: the record key it copies as is
+    reads_mapped: bool = False  # a column reads mapped.* (the template's mappings must be applied first)
     _fast: tuple[Callable[[dict[str, Any]], Any], list[tuple[str, Getter]]] | None = None
 
     def finish(self) -> None:
@@ -149,6 +150,7 @@ def _constant(value: Any) -> Getter:
 
 
 def _need(ref: FieldRef, needs: CompiledColumns) -> None:
+    needs.reads_mapped |= ref.needs_mappings
     if ref.needs_column:
         needs.product_columns.add(ref.needs_column)
     if ref.needs_relation:

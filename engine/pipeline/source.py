@@ -14,9 +14,10 @@ from typing import Any
 from engine.pipeline.delta import DeltaTracker, Seen, fingerprint
 from engine.pipeline.image_step import ImageStep, ProductWarning
 from engine.pipeline.mapping import compile_columns
+from engine.pipeline.platform_mappings import CompiledMappings, compile_mappings
 from engine.pipeline.select import ProductLoader, count_selected, selection_where
 from engine.pipeline.spec import ExportSpec
-from engine.pipeline.validate import compile_rules
+from engine.pipeline.validate import compile_column_rules, compile_rules
 from engine.settings import Settings
 from engine.sinks.base import Attachment
 
@@ -57,15 +58,23 @@ class ExportSource:
         self.settings = settings
         self.columns = compile_columns(spec.columns, spec.rows)
         self.rules = compile_rules(spec.rules)
+        self.column_checks = compile_column_rules(self.rules, spec.columns)
+        reads_mapped = self.columns.reads_mapped or self.rules.reads_mapped
+        self.mappings: CompiledMappings | None = (
+            compile_mappings(spec.mappings) if spec.mappings or reads_mapped else None
+        )
         self.where = selection_where(spec.selection, spec.statuses)
         self.total = count_selected(self.where)
         self.delta = delta
         self.image_options = ImageStep.needed(spec.images)
         relations = set(sink_relations) | ({"images"} if self.image_options is not None else set())
+        if self.mappings is not None:
+            relations |= self.mappings.relations
         whole = self.columns.whole_relations | self.rules.relations | relations
+        mapping_columns = self.mappings.product_columns if self.mappings is not None else frozenset()
         self.loader = ProductLoader(
             self.where,
-            self.columns.product_columns | self.rules.product_columns,
+            self.columns.product_columns | self.rules.product_columns | mapping_columns,
             self.columns.relations | self.rules.relations | relations,
             settings.chunk_size,
             first_image_only="images" not in whole,
@@ -96,19 +105,44 @@ class ExportSource:
             self._map(records, chunk, seen_up_to)
             yield chunk
 
+    def _first_failure(self, record: dict[str, Any]) -> tuple[tuple[str, str] | None, list[Row] | None]:
+        """The first rule the product breaks, in this order: the field rules, the mappings the platform requires,
+        the rules on columns (on each mapped row), completeness last; and the mapped rows when it passes."""
+        checks = self.rules.checks
+        completeness = [c for c in checks if c[0] == "min_completeness"]
+        for rule_id, check in checks:
+            if rule_id != "min_completeness" and (message := check(record)) is not None:
+                return (rule_id, message), None
+        if self.mappings is not None and (missing := self.mappings.apply(record)) is not None:
+            return (missing.rule_id, missing.message), None
+        mapped: list[Row] = list(self.columns.rows(record))
+        for values, row in mapped:
+            for column_check in self.column_checks:
+                if (message := column_check.failure(values, row)) is not None:
+                    return (column_check.rule_id, message), None
+        for rule_id, check in completeness:
+            if (message := check(record)) is not None:
+                return (rule_id, message), None
+        return None, mapped
+
     def _map(self, records: list[dict[str, Any]], chunk: SourceChunk, seen_up_to: int) -> None:
         columns, delta = self.columns, self.delta
         first_failure = self.rules.first_failure if self.rules.checks else None
+        checked = self.mappings is not None or bool(self.column_checks)
         expanded = columns.expander is not None
         previous = delta.previous([r["id"] for r in records]) if delta is not None else {}
         rows, excluded = chunk.rows, chunk.excluded
         seen: list[Seen] = []
         for record in records:
             replayed = record["id"] <= seen_up_to
-            failure = first_failure(record) if first_failure is not None else None
+            mapped_rows: list[Row] | None = None
+            if checked:
+                failure, mapped_rows = self._first_failure(record)
+            else:
+                failure = first_failure(record) if first_failure is not None else None
             if failure is None:
                 if delta is not None:
-                    mapped = list(columns.rows(record))
+                    mapped = mapped_rows if mapped_rows is not None else list(columns.rows(record))
                     content = fingerprint([values for values, _row in mapped])
                     if previous.get(record["id"]) != content:
                         rows.extend(mapped)
@@ -117,6 +151,8 @@ class ExportSource:
                     if not replayed:
                         variant_skus = [v["sku"] for v in record.get("variants") or () if v.get("sku")]
                         seen.append(Seen(record["id"], record["sku"], record["ean"], variant_skus, content))
+                elif mapped_rows is not None:
+                    rows.extend(mapped_rows)
                 elif expanded:
                     rows.extend(columns.rows(record))
                 else:

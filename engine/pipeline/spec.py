@@ -170,6 +170,13 @@ def _check_deliveries(deliveries: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _check_mappings(mappings: Any) -> dict[str, Any]:
+    """Category, attribute, value and theme mappings (bounded sizes), see engine.pipeline.platform_mappings."""
+    from engine.pipeline.platform_mappings import check_mappings
+
+    return check_mappings(mappings) if mappings != {} else {}
+
+
 @dataclass
 class ExportSpec:
     format: str
@@ -183,12 +190,13 @@ class ExportSpec:
     images: dict[str, Any] = field(default_factory=dict)  # image mode and optimisation (pipeline.images)
     sink: str = DEFAULT_SINK  # where the rows go: "file" (a format, then the artifact store); shop pushes next
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # {"integration": name, "path": pattern}
+    mappings: dict[str, Any] = field(default_factory=dict)  # categories, attributes... (pipeline.platform_mappings)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExportSpec:
         """Build and fully validate a spec (format, options, columns, rules, selection)."""
         known = {"format", "columns", "selection", "options", "rules", "file_name", "rows", "delta", "images"}
-        known |= {"sink", "deliveries"}
+        known |= {"sink", "deliveries", "mappings"}
         unknown = set(data) - known
         if unknown:
             raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", "template")
@@ -207,6 +215,7 @@ class ExportSpec:
             images=dict(data.get("images") or {}),
             sink=str(data.get("sink") or DEFAULT_SINK),
             deliveries=_check_deliveries(data.get("deliveries") or []),
+            mappings=_check_mappings(data.get("mappings") or {}),
         )
         if not isinstance(spec.delta, bool):
             raise TemplateError("must be true or false", "delta")
@@ -227,7 +236,9 @@ class ExportSpec:
             raise TemplateError("a template needs at least one column", "columns")
         compile_columns(self.columns, self.rows)
         writer.check_headers([str(c.get("header")) for c in self.columns])
-        compile_rules(self.rules)
+        from engine.pipeline.validate import compile_column_rules
+
+        compile_column_rules(compile_rules(self.rules), self.columns)
         check_pattern(self.file_name)
         from engine.pipeline.images import ImageOptions
 
@@ -247,6 +258,7 @@ class ExportSpec:
             # only when set, so that the specs (and job snapshots) of file exports read as they always did
             **({"sink": self.sink} if self.sink != DEFAULT_SINK else {}),
             **({"deliveries": copy.deepcopy(self.deliveries)} if self.deliveries else {}),
+            **({"mappings": copy.deepcopy(self.mappings)} if self.mappings else {}),
         }
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ExportSpec:

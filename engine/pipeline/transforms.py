@@ -452,6 +452,12 @@ def _keys() -> Fn:
     return lambda value, _rec: list(value) if isinstance(value, Mapping) else value
 
 
+@transform("values", "list")
+def _values() -> Fn:
+    """The values of an object's entries, in order (e.g. a variant's option values)."""
+    return lambda value, _rec: list(value.values()) if isinstance(value, Mapping) else value
+
+
 @transform("pluck", None, key=((str, list), None), index=((int, type(None)), None))
 def _pluck(key: str | list[Any] | None, index: int | None) -> Fn:
     """From an object, the entry named `key` (a list of names: the first present; case-insensitive) or the one
@@ -530,6 +536,45 @@ def _or_field(field: str) -> Fn:
         return get(rec) if _empty(value) else value
 
     return apply
+
+
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+MAX_FORMAT = 200
+
+
+@transform("or_format", None, pattern=(str, REQUIRED))
+def _or_format(pattern: str) -> Fn:
+    """When the value is empty, `pattern` with its {field} placeholders filled (fields as for or_field), e.g.
+    "PM-{id}": a stable stand-in key for a product that has none."""
+    if not pattern or len(pattern) > MAX_FORMAT:
+        raise ValueError(f"pattern must be 1 to {MAX_FORMAT} characters")
+    parts: list[str | Callable[[Mapping[str, Any]], Any]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(pattern):
+        parts += [pattern[position : match.start()], _row_getter(match[1])]
+        position = match.end()
+    parts.append(pattern[position:])
+
+    def render(rec: Mapping[str, Any]) -> str:
+        return "".join(p if isinstance(p, str) else ("" if (v := p(rec)) is None else _text(v)) for p in parts)
+
+    def apply(value: Any, rec: Mapping[str, Any]) -> Any:
+        return render(rec) if _empty(value) else value
+
+    return apply
+
+
+@transform("subtract_field", "decimal", field=(str, REQUIRED))
+def _subtract_field(field: str) -> Fn:
+    """The number minus the number in `field` (fields as for or_field, plus the product's `price` and `weight`,
+    which every row mode loads): e.g. a variant's price impact, variant.price minus the product's price."""
+    get = (lambda rec: rec.get(field)) if field in ("price", "weight") else _row_getter(field)
+
+    def apply(number: Decimal, rec: Mapping[str, Any]) -> Decimal | None:
+        other = _decimal(get(rec))
+        return None if other is None else number - other
+
+    return on_number(apply)
 
 
 @transform("when", None, field=(str, REQUIRED))

@@ -20,6 +20,8 @@ class CompiledRules:
     checks: list[tuple[str, Check]]  # (rule id, check)
     product_columns: set[str] = field(default_factory=set)
     relations: set[str] = field(default_factory=set)
+    reads_mapped: bool = False  # a rule reads mapped.* (the template's mappings must be applied first)
+    column_rules: list[tuple[str, Mapping[str, Any]]] = field(default_factory=list)  # (label, rule) on a column
 
     def first_failure(self, record: dict[str, Any]) -> tuple[str, str] | None:
         """(rule id, message) of the first rule the product breaks, or None when it passes all."""
@@ -109,6 +111,54 @@ def _min_completeness(minimum: int) -> Check:
     return check
 
 
+# Completeness criteria (engine.catalog.completeness) -> the product columns and relations they read.
+CRITERIA_NEEDS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "title": (("title",), ()),
+    "gtin": (("ean", "gtin", "upc"), ()),
+    "price": (("price",), ()),
+    "brand": (("brand",), ()),
+    "description": (("description",), ()),
+    "image": ((), ("images",)),
+    "category": ((), ()),
+    "weight_or_dimensions": (("weight", "width", "height", "depth"), ()),
+    "supplier": ((), ("suppliers",)),
+    "short_description": (("short_description",), ()),
+    "asin": (("asin",), ()),
+    "cost_price": (("cost_price",), ()),
+    "seo": (("seo_title", "seo_description"), ()),
+    "attributes": (("attributes",), ()),
+    "bullet_points": (("bullet_points",), ()),
+    "tags": (("tags",), ()),
+}
+
+
+def _channel_completeness(minimum: int, criteria: Sequence[str]) -> Check:
+    """Completeness counted over the criteria a channel requires only, each counting the same (as Akeneo
+    counts a channel's required attributes): the message names the ones missing."""
+    from engine.catalog.completeness import criteria_met
+
+    def check(rec: dict[str, Any]) -> str | None:
+        met = criteria_met(
+            rec, image_count=len(rec.get("images") or ()), supplier_count=len(rec.get("suppliers") or ())
+        )
+        missing = [c for c in criteria if not met[c]]
+        score = round(100 * (len(criteria) - len(missing)) / len(criteria))
+        if score >= minimum:
+            return None
+        return f"channel completeness {score} is below {minimum}: missing {', '.join(missing)}"
+
+    return check
+
+
+def _criteria(rule: Mapping[str, Any], label: str) -> list[str] | None:
+    criteria = rule.get("criteria")
+    if criteria is None:
+        return None
+    if not isinstance(criteria, list) or not criteria or any(c not in CRITERIA_NEEDS for c in criteria):
+        raise TemplateError(f"criteria must be a non-empty list of {', '.join(CRITERIA_NEEDS)}", label)
+    return list(dict.fromkeys(criteria))
+
+
 FIELD_RULES = {"required", "max_length", "min_length", "positive", "gtin", "enum", "regex", "min_count"}
 
 
@@ -124,16 +174,28 @@ def compile_rules(rules: Sequence[Mapping[str, Any]]) -> CompiledRules:
             minimum = rule.get("score")
             if not isinstance(minimum, int) or not 0 <= minimum <= 100:
                 raise TemplateError("min_completeness needs a 'score' between 0 and 100", label)
-            out.product_columns.add("completeness")
-            out.checks.append(("min_completeness", _min_completeness(minimum)))
+            criteria = _criteria(rule, label)
+            if criteria is None:
+                out.product_columns.add("completeness")
+                out.checks.append(("min_completeness", _min_completeness(minimum)))
+                continue
+            for name in criteria:
+                columns, relations = CRITERIA_NEEDS[name]
+                out.product_columns.update(columns)
+                out.relations.update(relations)
+            out.checks.append(("min_completeness", _channel_completeness(minimum, criteria)))
             continue
         if kind not in FIELD_RULES:
             known = ", ".join(sorted(FIELD_RULES | {"min_completeness"}))
             raise TemplateError(f"unknown rule {kind!r} (known: {known})", label)
+        if "column" in rule:
+            out.column_rules.append((label, rule))  # checked on the mapped rows: compile_column_rules
+            continue
         path = rule.get("field")
         if not isinstance(path, str):
-            raise TemplateError(f"{kind} needs a 'field'", label)
+            raise TemplateError(f"{kind} needs a 'field' (or a 'column')", label)
         ref = parse_path(path, label)
+        out.reads_mapped |= ref.needs_mappings
         if ref.needs_column:
             out.product_columns.add(ref.needs_column)
         if ref.needs_relation:
@@ -141,3 +203,73 @@ def compile_rules(rules: Sequence[Mapping[str, Any]]) -> CompiledRules:
         rule_id = f"{kind}:{path}"
         out.checks.append((rule_id, _build(kind, rule, make_getter(ref), label)))
     return out
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """A rule on the mapped value of a column (after its fallbacks), on the rows the column is written on."""
+
+    rule_id: str
+    indexes: list[int]  # the columns' positions in the row
+    kinds: frozenset[str] | None  # row kinds the columns are limited to (None: every row)
+    first: bool  # a column is (also) written on a product's first row
+    check: Check  # called with {"value": first cell, "values": every cell}
+
+    def failure(self, values: Sequence[Any], row: Mapping[str, Any]) -> str | None:
+        """The message when the row breaks the rule, None otherwise or when the column is not written there."""
+        if self.kinds is not None:
+            info = row.get("row") or {}
+            if not ((self.first and info.get("first")) or info.get("kind") in self.kinds):
+                return None
+        cells = [values[i] for i in self.indexes]
+        message = self.check({"value": cells[0], "values": cells})
+        if message is None:
+            return None
+        kind = (row.get("row") or {}).get("kind")
+        return f"{message} (on the {kind} row)" if kind and kind != "product" else message
+
+
+def compile_column_rules(rules: CompiledRules, columns: Sequence[Mapping[str, Any]]) -> list[ColumnCheck]:
+    """Compile the rules that name a `column` (its header) instead of a field: they check what is written. A
+    `required` rule may name a list of columns (one of them must be filled) and a `name` for its rule id."""
+    headers = {str(c.get("header", "")).casefold(): (i, c) for i, c in enumerate(columns)}
+    out = []
+    for label, rule in rules.column_rules:
+        kind = rule["rule"]
+        if "field" in rule:
+            raise TemplateError(f"{kind} names a field or a column, not both", label)
+        named = rule["column"]
+        names = named if isinstance(named, list) and kind == "required" else [named]
+        if not names or len(names) > 10:
+            raise TemplateError(f"{kind}: a list of 1 to 10 columns", label)
+        found = []
+        for header in names:
+            if not isinstance(header, str) or header.casefold() not in headers:
+                raise TemplateError(f"{kind}: column {header!r} is not one of the template's headers", label)
+            found.append(headers[header.casefold()])
+        display = rule.get("name", names[0] if len(names) == 1 else None)
+        if not isinstance(display, str) or not 1 <= len(display) <= 100:
+            raise TemplateError(f"{kind} on several columns needs a 'name' (1 to 100 characters)", label)
+        kinds: set[str] | None = set()
+        first = False
+        for _index, column in found:
+            on = column.get("on")
+            if on is None:
+                kinds = None
+                continue
+            wanted = [on] if isinstance(on, str) else list(on)
+            first |= "first" in wanted
+            if kinds is not None:
+                kinds |= {w for w in wanted if w != "first"}
+        indexes = [index for index, _column in found]
+        if len(indexes) == 1:
+            check = _build(kind, {**rule, "field": display}, lambda cell: cell.get("value"), label)
+        else:
+            listed = ", ".join(names)
+            check = _any_filled(f"{display} is missing (one of {listed} is needed)")
+        out.append(ColumnCheck(f"{kind}:{display}", indexes, None if kinds is None else frozenset(kinds), first, check))
+    return out
+
+
+def _any_filled(message: str) -> Check:
+    return lambda cell: None if any(not _empty(v) for v in cell["values"]) else message

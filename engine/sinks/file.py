@@ -40,6 +40,7 @@ class FileSink:
     def __init__(self, spec: ExportSpec, settings: Settings, store: ArtifactStore) -> None:
         self.spec = spec
         self.store = store
+        self.inputs = settings.var_dir / "inputs"  # files the merchant supplies (Amazon category templates)
         self.writer_cls = get_writer(spec.format)
         defaults = format_defaults(settings).get(spec.format, {})
         self.options = self.writer_cls.validate_options({**defaults, **spec.options})
@@ -63,6 +64,7 @@ class FileSink:
             iter_suppliers=iter_suppliers,
             iter_categories=iter_categories,
             created_at=ctx.started_at,
+            inputs=self.inputs,
         )
         if state is None:
             self._writer = self.writer_cls(writer_ctx)
@@ -111,7 +113,9 @@ class FileSink:
     def close(self, attachments: Sequence[Attachment] = ()) -> list[ExportFile]:
         outputs = self.writer.close()
         self._writer = None
-        files = self._publish(outputs, self.extension, fmt=self.spec.format)
+        files = self._publish([o for o in outputs if not o.suffix], self.extension, fmt=self.spec.format)
+        for companion in (o for o in outputs if o.suffix):
+            files += self._publish([companion], self.extension, suffix=companion.suffix, fmt=self.spec.format)
         if self._removed is not None:
             files += self._publish([self._removed], "csv", suffix="-removed", fmt="removed-csv")
         for extra in attachments:

@@ -190,7 +190,7 @@ def column_from_message(msg: exports_pb2.Column) -> dict[str, Any]:
 
 def spec_to_message(spec: Mapping[str, Any]) -> exports_pb2.TemplateSpec:
     """A template spec dict as a message. Raises ValueError on a key the spec does not have."""
-    known = {"format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images"}
+    known = {"format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images", "mappings"}
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"unknown template spec key(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -204,7 +204,7 @@ def spec_to_message(spec: Mapping[str, Any]) -> exports_pb2.TemplateSpec:
         msg.selection.CopyFrom(selection_to_message(spec["selection"]))
     msg.columns.extend(column_to_message(c) for c in spec.get("columns") or [])
     msg.rules.extend(dict_to_struct(rule) for rule in spec.get("rules") or [])
-    for name in ("options", "images"):
+    for name in ("options", "images", "mappings"):
         if spec.get(name) is not None:
             getattr(msg, name).CopyFrom(dict_to_struct(spec[name]))
     return msg
@@ -219,7 +219,7 @@ def spec_from_message(msg: exports_pb2.TemplateSpec) -> dict[str, Any]:
         spec["selection"] = selection_from_message(msg.selection)
     if msg.rules:
         spec["rules"] = [struct_to_dict(rule) for rule in msg.rules]
-    for name in ("options", "images"):
+    for name in ("options", "images", "mappings"):
         if msg.HasField(name):
             spec[name] = struct_to_dict(getattr(msg, name))
     if msg.file_name:

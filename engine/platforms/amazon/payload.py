@@ -3,8 +3,11 @@
 How columns become a message (headers are the contract):
 
 - `sku` (required): the message's `sku`; a row whose sku is empty is rejected.
-- `product_type` / `operation_type` (optional): per-row `productType` / `operationType`, overriding the
-  settings; `operation_type` is UPDATE, PARTIAL_UPDATE or DELETE (a DELETE message carries nothing else).
+- `product_type` / `operation_type` / `requirements` (optional): per-row `productType` / `operationType` /
+  `requirements`, overriding the settings; `operation_type` is UPDATE, PARTIAL_UPDATE or DELETE (a DELETE message
+  carries nothing else), `requirements` LISTING, LISTING_PRODUCT_ONLY or LISTING_OFFER_ONLY (an offer on an
+  existing ASIN). A message that creates or changes a product needs a real product type: Amazon refuses product
+  creation under the generic `PRODUCT` type, which only offer-only listings may use.
 - `attributes.<name>[.<path>]`: attribute `<name>`, which Amazon always takes as a list of objects. The cell
   goes at `<path>` inside the object (default `value`; dotted, a number is a list position), so
   `attributes.item_name` gives `"item_name": [{"value": ..., "language_tag": ..., "marketplace_id": ...}]` and
@@ -30,6 +33,7 @@ from engine.errors import ItemRejected, TemplateError
 MAX_MESSAGES = 25_000  # per feed document
 FEED_VERSION = "2.0"
 OPERATIONS = ("UPDATE", "PARTIAL_UPDATE", "DELETE")
+OFFER_ONLY_PRODUCT_TYPE = "PRODUCT"  # the generic type Amazon accepts for offer-only listings only
 REQUIREMENTS = ("LISTING", "LISTING_PRODUCT_ONLY", "LISTING_OFFER_ONLY")
 DEFAULT_LOCALIZED = (
     "item_name",
@@ -62,7 +66,7 @@ class MessageSettings:
 
     marketplace_id: str
     language_tag: str
-    product_type: str = "PRODUCT"
+    product_type: str | None = None  # the row's product type when it has none
     requirements: str = "LISTING"
     operation_type: str = "UPDATE"
     localized: frozenset[str] = frozenset(DEFAULT_LOCALIZED)
@@ -76,16 +80,18 @@ class MessagePlan:
         self.sku: int | None = None
         self.product_type: int | None = None
         self.operation_type: int | None = None
+        self.requirements: int | None = None
         self.attributes: dict[str, list[tuple[int, AttributePath]]] = {}
         for index, header in enumerate(headers):
             label = f"column {index + 1} ({header!r})"
-            if header in ("sku", "product_type", "operation_type"):
+            if header in ("sku", "product_type", "operation_type", "requirements"):
                 setattr(self, header, index)
                 continue
             match = _ATTRIBUTE.match(header)
             if match is None:
                 raise TemplateError(
-                    "an Amazon feed column is sku, product_type, operation_type or attributes.<name>[.<path>]",
+                    "an Amazon feed column is sku, product_type, operation_type, requirements or "
+                    "attributes.<name>[.<path>]",
                     label,
                 )
             try:
@@ -128,12 +134,25 @@ def build_message(
     message: dict[str, Any] = {"messageId": message_id, "sku": str(sku), "operationType": operation}
     if operation == "DELETE":
         return message
+    requirements = settings.requirements
+    if plan.requirements is not None and not is_empty(values[plan.requirements]):
+        requirements = str(values[plan.requirements]).strip().upper()
+        if requirements not in REQUIREMENTS:
+            raise ItemRejected(f"requirements {requirements!r} is not one of {', '.join(REQUIREMENTS)}", str(sku))
     product_type = settings.product_type
     if plan.product_type is not None and not is_empty(values[plan.product_type]):
         product_type = str(values[plan.product_type]).strip()
+    if product_type is None and requirements == "LISTING_OFFER_ONLY":
+        product_type = OFFER_ONLY_PRODUCT_TYPE
+    if product_type is None or (product_type == OFFER_ONLY_PRODUCT_TYPE and requirements != "LISTING_OFFER_ONLY"):
+        raise ItemRejected(
+            f"message {message_id} has no product type: map the product's category to an Amazon product type "
+            "(mappings.categories); Amazon accepts the generic PRODUCT type for offer-only listings only",
+            str(sku),
+        )
     message["productType"] = product_type
     if operation == "UPDATE":
-        message["requirements"] = settings.requirements
+        message["requirements"] = requirements
     attributes = build_attributes(plan, settings, values)
     if not attributes:
         raise ItemRejected(f"every attribute is empty, and an {operation} message needs one", str(sku))

@@ -75,7 +75,7 @@ def spec_from_message(msg: exports_pb2.TemplateSpec) -> dict[str, Any]:
         spec["selection"] = selection_from_message(msg.selection)
     if msg.rules:
         spec["rules"] = [struct_to_dict(rule) for rule in msg.rules]
-    for name in ("options", "images"):
+    for name in ("options", "images", "mappings"):
         if msg.HasField(name):
             spec[name] = struct_to_dict(getattr(msg, name))
     if msg.file_name:
@@ -179,7 +179,7 @@ def spec_to_proto(spec: Mapping[str, Any]) -> exports_pb2.TemplateSpec:
         msg.selection.CopyFrom(selection_to_proto(spec["selection"]))
     msg.columns.extend(column_to_proto(c) for c in spec.get("columns") or [])
     msg.rules.extend(dict_to_struct(rule) for rule in spec.get("rules") or [])
-    for name in ("options", "images"):
+    for name in ("options", "images", "mappings"):
         if spec.get(name) is not None:
             getattr(msg, name).CopyFrom(dict_to_struct(spec[name]))
     return msg

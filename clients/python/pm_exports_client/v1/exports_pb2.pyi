@@ -452,7 +452,7 @@ class GetTemplateRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class TemplateSpec(_message.Message):
-    __slots__ = ("format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images")
+    __slots__ = ("format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images", "mappings")
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     SELECTION_FIELD_NUMBER: _ClassVar[int]
@@ -462,6 +462,7 @@ class TemplateSpec(_message.Message):
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     DELTA_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
+    MAPPINGS_FIELD_NUMBER: _ClassVar[int]
     format: str
     rows: str
     selection: Selection
@@ -471,7 +472,8 @@ class TemplateSpec(_message.Message):
     file_name: str
     delta: bool
     images: _struct_pb2.Struct
-    def __init__(self, format: _Optional[str] = ..., rows: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., delta: _Optional[bool] = ..., images: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    mappings: _struct_pb2.Struct
+    def __init__(self, format: _Optional[str] = ..., rows: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., delta: _Optional[bool] = ..., images: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., mappings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class ListTemplateVersionsRequest(_message.Message):
     __slots__ = ("name",)
