@@ -272,3 +272,31 @@ def test_a_queued_notification_runs_on_the_maintenance_queue(
     assert run_job(task.id) == "succeeded"
     assert len(smtp_server.received) == 1 and len(webhook_receiver.log) == 1
     assert webhook_receiver.log[0].signature_valid
+
+
+def test_the_cli_lists_and_marks_read(channels: Settings) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    env = {
+        "DATABASE_URL": channels.effective_database_url,
+        "PM_EXPORTS_VAR_DIR": str(channels.var_dir),
+        "PM_EXPORTS_LOG_FORMAT": "text",
+    }
+
+    def cli(*args: str) -> str:
+        result = CliRunner().invoke(main, ["notifications", *args], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    assert cli().strip() == "no notifications"
+    template("Cli", {"on": ["completed"]})
+    job_id = export(channels, "Cli")
+    (line, count) = cli("--unread").splitlines()
+    assert line.startswith("* ") and f"job {job_id}" in line and "[PM Exports] Cli: completed (" in line
+    assert count == "1 unread"
+    assert cli("--read-all").splitlines()[-1] == "1 notification(s) marked read"
+    assert cli("--unread").strip() == "no notifications"
+    (listed,) = cli("--json").splitlines()
+    assert '"event":"export.completed"' in listed and '"read_at":"' in listed
