@@ -301,6 +301,11 @@ def notify(
 # --- the in-app list ----------------------------------------------------------------------------------------
 
 
+def page_token_after(notification_id: int) -> str:
+    """The page token of the notifications older than `notification_id` (for a caller that ends a page early)."""
+    return _encode_token(notification_id)
+
+
 def _encode_token(last_id: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps({"before": last_id})).decode()
 
