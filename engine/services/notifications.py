@@ -218,8 +218,11 @@ def _job_ended(settings: Settings, job_id: int, *, inline: bool) -> None:
     policy = (export.spec or {}).get("notifications")
     if not policy:
         return
-    pending = Delivery.select().where((Delivery.job == export.id) & Delivery.status.in_(PENDING_DELIVERIES))
-    if pending.exists():
+    deliveries = Delivery.select().where(Delivery.job == export.id)
+    expected = len((export.spec or {}).get("deliveries") or ()) if export.status != "failed" else 0
+    if deliveries.count() < expected:
+        return  # the export is still starting its deliveries: the last one to end notifies
+    if deliveries.where(Delivery.status.in_(PENDING_DELIVERIES)).exists():
         return
     event = _export_event(export, policy)
     if event is not None:
