@@ -42,6 +42,13 @@ RICH_SPEC: dict[str, Any] = {
     "file_name": "{template}-{date}",
     "delta": True,
     "images": {"mode": "url"},
+    "notifications": {
+        "on": ["failed", "warnings"],
+        "warn_excluded_percent": 2.5,
+        "email": [{"integration": "mail", "to": ["ops@example.com"]}],
+        "webhooks": ["hook"],
+        "in_app": False,
+    },
 }
 
 

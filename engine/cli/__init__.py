@@ -113,12 +113,13 @@ def run() -> None:
 
 
 def _register_subcommands() -> None:
-    from engine.cli import catalog, export, integrations, jobs, rpc
+    from engine.cli import catalog, export, integrations, jobs, notifications, rpc
 
     catalog.register(main)
     export.register(main)
     integrations.register(main)
     jobs.register(main)
+    notifications.register(main)
     rpc.register(main)
 
 

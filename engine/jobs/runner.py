@@ -193,11 +193,30 @@ def execute(
 ) -> RunResult:
     """Run (or resume) one job to its end and record how it ended. A transient failure (RetryableError, Redis)
     is raised again when `can_retry()` (the RQ task then retries with backoff, resuming from the checkpoint);
-    otherwise every error ends the job, and is returned, not raised. `channel` defaults to Redis."""
+    otherwise every error ends the job, and is returned, not raised. `channel` defaults to Redis. A job that
+    ended here is then announced to engine.services.notifications (which notifies as its policy asks)."""
     channel = channel or RedisChannel(settings)
     job = ExportJob.get_by_id(job_id)
     if job.status in TERMINAL:
         return RunResult(job.status)
+    result = _execute(job, settings, slots, channel, can_retry, out_dir, allow_empty, observer)
+    from engine.services.notifications import job_ended  # the services sit above the runner
+
+    job_ended(settings, job_id, inline=isinstance(channel, LocalChannel))
+    return result
+
+
+def _execute(
+    job: ExportJob,
+    settings: Settings,
+    slots: JobSlots | None,
+    channel: JobChannel,
+    can_retry: Callable[[], bool],
+    out_dir: Path | None,
+    allow_empty: bool,
+    observer: Callable[[Progress], None] | None,
+) -> RunResult:
+    job_id = job.id
     if channel.cancel_requested(job_id):
         reason = _cancel_reason(channel)
         return _end(channel, job_id, "cancelled", Cancelled(reason), message=reason)

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from engine.catalog.models import PRODUCT_STATUSES
-from engine.errors import TemplateError
+from engine.errors import InvalidRequest, TemplateError
 
 SELECTION_KEYS = {
     "categories": list,
@@ -37,6 +37,13 @@ DEFAULT_STATUSES = ["active"]
 DEFAULT_SINK = "file"
 MAX_DELIVERIES = 20
 DELIVERY_KEYS = {"integration", "path"}
+NOTIFY_ON = ("failed", "partial", "completed", "warnings")  # when a job's end is notified
+NOTIFICATION_KEYS = {"on", "warn_excluded_percent", "email", "webhooks", "in_app"}
+DEFAULT_NOTIFY_ON = ["failed"]
+DEFAULT_WARN_EXCLUDED_PERCENT = 5.0
+MAX_NOTIFY_EMAILS = 10  # smtp integrations one policy mails through
+MAX_NOTIFY_RECIPIENTS = 50  # addresses per email entry (the smtp destination's own bound)
+MAX_NOTIFY_WEBHOOKS = 20
 
 # Bounds on what a template (or a request's overrides) may hold, checked before anything is compiled or saved.
 # The whole spec bound keeps every answer that carries a spec (a template, a job) far below the 8 MiB gRPC
@@ -177,6 +184,76 @@ def _check_mappings(mappings: Any) -> dict[str, Any]:
     return check_mappings(mappings) if mappings != {} else {}
 
 
+def _integration_name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not 1 <= len(value.strip()) <= 128:
+        raise TemplateError("names an integration (1 to 128 characters)", where)
+    return value.strip()
+
+
+def check_notifications(notifications: Any) -> dict[str, Any]:
+    """Who is told when a job ends, with the defaults filled in: `on` (failed, partial, completed, warnings),
+    `warn_excluded_percent`, `email` [{integration, to}], `webhooks` [names], `in_app`. Integration names are
+    checked to exist by the services (engine.services.notifications), not here."""
+    from engine.destinations.email import check_address
+
+    if not isinstance(notifications, Mapping):
+        raise TemplateError("must be an object {on, warn_excluded_percent, email, webhooks, in_app}", "notifications")
+    unknown = set(notifications) - NOTIFICATION_KEYS
+    if unknown:
+        known = ", ".join(sorted(NOTIFICATION_KEYS))
+        raise TemplateError(f"unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {known})", "notifications")
+    on = notifications.get("on", DEFAULT_NOTIFY_ON)
+    if not isinstance(on, list) or not all(isinstance(event, str) for event in on):
+        raise TemplateError(f"must be a list of {', '.join(NOTIFY_ON)}", "notifications.on")
+    for event in on:
+        if event not in NOTIFY_ON:
+            raise TemplateError(f"unknown event {event!r} (known: {', '.join(NOTIFY_ON)})", "notifications.on")
+    threshold = notifications.get("warn_excluded_percent", DEFAULT_WARN_EXCLUDED_PERCENT)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 100:
+        raise TemplateError("must be a number from 0 to 100", "notifications.warn_excluded_percent")
+    emails = notifications.get("email") or []
+    if not isinstance(emails, list):
+        raise TemplateError("must be a list of {integration, to}", "notifications.email")
+    if len(emails) > MAX_NOTIFY_EMAILS:
+        raise TemplateError(f"at most {MAX_NOTIFY_EMAILS} entries", "notifications.email")
+    checked_emails = []
+    for n, entry in enumerate(emails):
+        where = f"notifications.email[{n}]"
+        if not isinstance(entry, Mapping) or set(entry) - {"integration", "to"}:
+            raise TemplateError("must be an object {integration, to}", where)
+        to = entry.get("to")
+        if isinstance(to, str):
+            to = [to]
+        if not isinstance(to, list) or not 1 <= len(to) <= MAX_NOTIFY_RECIPIENTS:
+            raise TemplateError(f"must list 1 to {MAX_NOTIFY_RECIPIENTS} email addresses", f"{where}.to")
+        addresses = []
+        for i, address in enumerate(to):
+            if not isinstance(address, str) or len(address) > 320:
+                raise TemplateError("must be an email address of at most 320 characters", f"{where}.to[{i}]")
+            try:
+                addresses.append(check_address(address, "to"))
+            except InvalidRequest as exc:
+                raise TemplateError(exc.reason, f"{where}.to[{i}]") from None
+        name = _integration_name(entry.get("integration"), f"{where}.integration")
+        checked_emails.append({"integration": name, "to": addresses})
+    webhooks = notifications.get("webhooks") or []
+    if not isinstance(webhooks, list):
+        raise TemplateError("must be a list of webhook integration names", "notifications.webhooks")
+    if len(webhooks) > MAX_NOTIFY_WEBHOOKS:
+        raise TemplateError(f"at most {MAX_NOTIFY_WEBHOOKS} webhooks", "notifications.webhooks")
+    names = [_integration_name(name, f"notifications.webhooks[{n}]") for n, name in enumerate(webhooks)]
+    in_app = notifications.get("in_app", True)
+    if not isinstance(in_app, bool):
+        raise TemplateError("must be true or false", "notifications.in_app")
+    return {
+        "on": list(dict.fromkeys(on)),
+        "warn_excluded_percent": threshold,
+        "email": checked_emails,
+        "webhooks": list(dict.fromkeys(names)),
+        "in_app": in_app,
+    }
+
+
 @dataclass
 class ExportSpec:
     format: str
@@ -191,12 +268,13 @@ class ExportSpec:
     sink: str = DEFAULT_SINK  # where the rows go: "file" (a format, then the artifact store); shop pushes next
     deliveries: list[dict[str, Any]] = field(default_factory=list)  # {"integration": name, "path": pattern}
     mappings: dict[str, Any] = field(default_factory=dict)  # categories, attributes... (pipeline.platform_mappings)
+    notifications: dict[str, Any] | None = None  # who is told when the job ends (check_notifications)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ExportSpec:
         """Build and fully validate a spec (format, options, columns, rules, selection)."""
         known = {"format", "columns", "selection", "options", "rules", "file_name", "rows", "delta", "images"}
-        known |= {"sink", "deliveries", "mappings"}
+        known |= {"sink", "deliveries", "mappings", "notifications"}
         unknown = set(data) - known
         if unknown:
             raise TemplateError(f"unknown key(s) {', '.join(sorted(unknown))}", "template")
@@ -216,6 +294,7 @@ class ExportSpec:
             sink=str(data.get("sink") or DEFAULT_SINK),
             deliveries=_check_deliveries(data.get("deliveries") or []),
             mappings=_check_mappings(data.get("mappings") or {}),
+            notifications=check_notifications(data["notifications"]) if data.get("notifications") else None,
         )
         if not isinstance(spec.delta, bool):
             raise TemplateError("must be true or false", "delta")
@@ -259,6 +338,7 @@ class ExportSpec:
             **({"sink": self.sink} if self.sink != DEFAULT_SINK else {}),
             **({"deliveries": copy.deepcopy(self.deliveries)} if self.deliveries else {}),
             **({"mappings": copy.deepcopy(self.mappings)} if self.mappings else {}),
+            **({"notifications": copy.deepcopy(self.notifications)} if self.notifications else {}),
         }
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ExportSpec:

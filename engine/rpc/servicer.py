@@ -1,4 +1,5 @@
-"""ExportService and CatalogService: each method converts its request, calls engine.services, converts back.
+"""ExportService, CatalogService, IntegrationService and NotificationService: each method converts its request,
+calls engine.services, converts back.
 
 Authentication, roles, error translation and logging are the interceptor's (engine.rpc.interceptors).
 Streams stop when the client goes away, its deadline passes, or the server shuts down; in the last case the
@@ -21,14 +22,17 @@ from pm_exports_client.v1 import (
     exports_pb2_grpc,
     integrations_pb2,
     integrations_pb2_grpc,
+    notifications_pb2,
+    notifications_pb2_grpc,
 )
 
 from engine.errors import InvalidRequest, NotFound, RetryableError
 from engine.jobs.events import TERMINAL
 from engine.rpc import convert
 from engine.rpc.convert import integrations as convert_integrations
+from engine.rpc.convert.notifications import notification_to_proto
 from engine.rpc.interceptors import current_caller, release_db_connection
-from engine.services import catalog, deliveries, integrations, jobs, reports, templates
+from engine.services import catalog, deliveries, integrations, jobs, notifications, reports, templates
 from engine.services.apikeys import require_role
 from engine.settings import Settings
 
@@ -299,6 +303,27 @@ class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
             require_role(current_caller(), "admin")  # storing a host key changes the integration
         probe = integrations.test_integration(self.settings, request.name, trust=request.trust)
         return convert_integrations.probe_to_proto(probe)
+
+
+class NotificationServicer(notifications_pb2_grpc.NotificationServiceServicer):
+    """The in-app notifications."""
+
+    def ListNotifications(self, request: notifications_pb2.ListNotificationsRequest, context: Any) -> Any:
+        found, token = notifications.list_notifications(
+            unread_only=request.unread_only,
+            page_size=request.page_size or DEFAULT_PAGE_SIZE,
+            page_token=request.page_token or None,
+        )
+        kept, cut = _fitting(notification_to_proto(view) for view in found)
+        if cut:
+            token = notifications.page_token_after(found[len(kept) - 1].id)
+        return notifications_pb2.ListNotificationsResponse(
+            notifications=kept, next_page_token=token, unread_count=notifications.unread_count()
+        )
+
+    def MarkNotificationsRead(self, request: notifications_pb2.MarkNotificationsReadRequest, context: Any) -> Any:
+        marked = notifications.mark_read(list(request.ids), everything=request.all)
+        return notifications_pb2.MarkNotificationsReadResponse(marked=marked)
 
 
 class CatalogServicer(catalog_pb2_grpc.CatalogServiceServicer):

@@ -14,6 +14,7 @@ from engine.jobs.state import reset_job_keys
 from engine.models import ExportJob
 from engine.pipeline.run import ExportResult, Progress
 from engine.pipeline.spec import ExportSpec
+from engine.services.notifications import check_policy_integrations
 from engine.services.templates import get_template
 from engine.services.views import JobView
 from engine.settings import Settings
@@ -65,6 +66,8 @@ def resolve_request(template: str | None, overrides: Mapping[str, Any] | None = 
     if fields:
         overrides["columns"] = select_fields(spec.columns, fields)
     resolved = spec.with_overrides(overrides)
+    if "notifications" in overrides:
+        check_policy_integrations(resolved.notifications)
     return ResolvedRequest(resolved, tpl.name, tpl.version)
 
 

@@ -12,6 +12,7 @@ from engine.db import current_database
 from engine.errors import InvalidRequest, InvalidState, NotFound
 from engine.models import Template, TemplateVersion
 from engine.pipeline.spec import ExportSpec
+from engine.services.notifications import check_policy_integrations
 from engine.services.views import TemplateVersionView, TemplateView
 
 
@@ -94,7 +95,9 @@ def _editable(name: str) -> Template:
 
 def create_template(name: str, spec: dict[str, Any], description: str = "") -> TemplateView:
     """Validate and save a new template (version 1). Errors name the column or key at fault."""
-    spec_dict = ExportSpec.from_dict(spec).to_dict()
+    checked_spec = ExportSpec.from_dict(spec)
+    check_policy_integrations(checked_spec.notifications)
+    spec_dict = checked_spec.to_dict()
     checked = _check_name(name)
     description = _check_description(description or "")
     try:
@@ -119,7 +122,9 @@ def update_template(
         if description is not None:
             template.description = _check_description(description)
         if spec is not None:
-            spec_dict = ExportSpec.from_dict(spec).to_dict()
+            checked_spec = ExportSpec.from_dict(spec)
+            check_policy_integrations(checked_spec.notifications)
+            spec_dict = checked_spec.to_dict()
             if spec_dict != template.spec:
                 template.spec = spec_dict  # type: ignore[assignment]
                 template.format = spec_dict["format"]

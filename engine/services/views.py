@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.models import ApiKey, Artifact, Delivery, ExportJob, Template, TemplateVersion
+from engine.models import ApiKey, Artifact, Delivery, ExportJob, Notification, Template, TemplateVersion
 
 
 @dataclass(frozen=True)
@@ -253,4 +253,53 @@ class DeliveryView:
             "last_error": self.last_error,
             "held_reason": self.held_reason,
             "receipts": [dict(r) for r in self.receipts],
+        }
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    """A notified event (a job's end, a failed delivery): its summary, and how its emails and webhooks went."""
+
+    id: int
+    event: str  # export.completed, export.partial, export.failed, delivery.failed
+    job_id: int | None
+    template_name: str | None
+    status: str  # the job's status when it was notified
+    title: str
+    summary: Mapping[str, Any]
+    channels: tuple[Mapping[str, Any], ...]  # {"channel": email|webhook, "integration", "status", "detail"}
+    created_at: dt.datetime
+    read_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, n: Notification) -> NotificationView:
+        return cls(
+            id=n.id,
+            event=n.event,
+            job_id=n.job_id,
+            template_name=n.template_name,
+            status=n.status,
+            title=n.title,
+            summary=n.summary or {},
+            channels=tuple(n.channels or ()),
+            created_at=n.created_at,
+            read_at=n.read_at,
+        )
+
+    @property
+    def read(self) -> bool:
+        return self.read_at is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "event": self.event,
+            "job_id": self.job_id,
+            "template": self.template_name,
+            "status": self.status,
+            "title": self.title,
+            "summary": dict(self.summary),
+            "channels": [dict(c) for c in self.channels],
+            "created_at": self.created_at.isoformat(),
+            "read_at": self.read_at.isoformat() if self.read_at else None,
         }

@@ -3,8 +3,8 @@
 A product travels as the dict the engine calls its canonical product input (scalar fields, `category` path,
 `tags`, `attributes`, `images`, `suppliers`, `variants`...); money and measures as decimal text. Its field list
 is read from the Product message itself (PRODUCT_FIELD_KINDS). A template spec travels as the dict the engine
-stores (format, rows, selection, columns, rules, options, file_name, delta, images), so that a spec read from
-the API and sent back is saved unchanged.
+stores (format, rows, selection, columns, rules, options, file_name, delta, images, notifications), so that a
+spec read from the API and sent back is saved unchanged.
 
 The well-known-type helpers (Struct, Value, Timestamp) and the product field table are also used by the
 engine's server-side conversions (engine.rpc.convert); this package never imports the engine.
@@ -21,7 +21,7 @@ from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.struct_pb2 import Struct, Value
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from pm_exports_client.v1 import catalog_pb2, exports_pb2
+from pm_exports_client.v1 import catalog_pb2, exports_pb2, notifications_pb2
 
 # --- well-known types -----------------------------------------------------------------------------------------
 
@@ -188,9 +188,40 @@ def column_from_message(msg: exports_pb2.Column) -> dict[str, Any]:
     return column
 
 
+def policy_to_message(policy: Mapping[str, Any]) -> notifications_pb2.NotificationPolicy:
+    """A notifications policy dict ({on, warn_excluded_percent, email, webhooks, in_app}) as a message."""
+    msg = notifications_pb2.NotificationPolicy(
+        on=list(policy.get("on") or []), webhooks=list(policy.get("webhooks") or [])
+    )
+    if policy.get("warn_excluded_percent") is not None:
+        msg.warn_excluded_percent = float(policy["warn_excluded_percent"])
+    for entry in policy.get("email") or []:
+        msg.email.append(notifications_pb2.EmailNotification(integration=entry["integration"], to=list(entry["to"])))
+    if policy.get("in_app") is not None:
+        msg.in_app = bool(policy["in_app"])
+    return msg
+
+
+def policy_from_message(msg: notifications_pb2.NotificationPolicy) -> dict[str, Any]:
+    """The notifications policy dict of a message: the parts that are set (the engine fills in the defaults)."""
+    policy: dict[str, Any] = {}
+    if msg.on:
+        policy["on"] = list(msg.on)
+    if msg.HasField("warn_excluded_percent"):
+        policy["warn_excluded_percent"] = msg.warn_excluded_percent
+    if msg.email:
+        policy["email"] = [{"integration": e.integration, "to": list(e.to)} for e in msg.email]
+    if msg.webhooks:
+        policy["webhooks"] = list(msg.webhooks)
+    if msg.HasField("in_app"):
+        policy["in_app"] = msg.in_app
+    return policy
+
+
 def spec_to_message(spec: Mapping[str, Any]) -> exports_pb2.TemplateSpec:
     """A template spec dict as a message. Raises ValueError on a key the spec does not have."""
     known = {"format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images", "mappings"}
+    known.add("notifications")
     unknown = sorted(set(spec) - known)
     if unknown:
         raise ValueError(f"unknown template spec key(s): {', '.join(unknown)} (known: {', '.join(sorted(known))})")
@@ -207,6 +238,8 @@ def spec_to_message(spec: Mapping[str, Any]) -> exports_pb2.TemplateSpec:
     for name in ("options", "images", "mappings"):
         if spec.get(name) is not None:
             getattr(msg, name).CopyFrom(dict_to_struct(spec[name]))
+    if spec.get("notifications"):
+        msg.notifications.CopyFrom(policy_to_message(spec["notifications"]))
     return msg
 
 
@@ -226,6 +259,8 @@ def spec_from_message(msg: exports_pb2.TemplateSpec) -> dict[str, Any]:
         spec["file_name"] = msg.file_name
     if msg.delta:
         spec["delta"] = True
+    if msg.HasField("notifications"):
+        spec["notifications"] = policy_from_message(msg.notifications)
     return spec
 
 

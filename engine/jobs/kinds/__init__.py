@@ -1,4 +1,4 @@
-"""Job kinds by name: what a job does once the runner has started it (export, deliver; push next).
+"""Job kinds by name: what a job does once the runner has started it (export, deliver, notify; push next).
 
 A kind is one module with a class implementing `JobKind`; adding one is adding a module and a line in KINDS.
 """
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 KINDS: dict[str, str] = {
     "export": "engine.jobs.kinds.export:ExportKind",
     "deliver": "engine.jobs.kinds.deliver:DeliverKind",
+    "notify": "engine.jobs.kinds.notify:NotifyKind",
 }
 
 

@@ -215,6 +215,9 @@ class DeliverKind:
         ).execute()
         mark_delivery_failed(delivery.job_id, delivery.integration_name, message)
         ctx.channel.publish(delivery.job_id, message=message)
+        from engine.services.notifications import delivery_failed  # the services sit above the kinds
+
+        delivery_failed(ctx.settings, delivery.id, inline=isinstance(ctx.channel, LocalChannel))
 
 
 def mark_delivery_failed(job_id: int, integration: str, message: str) -> None:

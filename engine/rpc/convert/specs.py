@@ -1,8 +1,8 @@
 """Export definitions and template specs: request messages to the dicts engine.services takes, stored specs to messages.
 
 A spec dict is the one the engine stores (format, rows, selection, columns, rules, options, file_name, delta,
-images). The client package has the mirror conversions (pm_exports_client.convert); tests/test_rpc_convert.py
-checks that a spec survives client -> engine and engine -> client unchanged.
+images, notifications). The client package has the mirror conversions (pm_exports_client.convert);
+tests/test_rpc_convert.py checks that a spec survives client -> engine and engine -> client unchanged.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 from pm_exports_client.convert import (
     dict_to_struct,
     from_timestamp,
+    policy_from_message,
+    policy_to_message,
     python_to_value,
     struct_to_dict,
     to_timestamp,
@@ -82,6 +84,8 @@ def spec_from_message(msg: exports_pb2.TemplateSpec) -> dict[str, Any]:
         spec["file_name"] = msg.file_name
     if msg.delta:
         spec["delta"] = True
+    if msg.HasField("notifications"):
+        spec["notifications"] = policy_from_message(msg.notifications)
     return spec
 
 
@@ -105,6 +109,8 @@ def export_request(definition: exports_pb2.ExportDefinition) -> tuple[str | None
         overrides["deliveries"] = [
             {"integration": d.integration, **({"path": d.path} if d.path else {})} for d in definition.deliveries
         ]
+    if definition.HasField("notifications"):
+        overrides["notifications"] = policy_from_message(definition.notifications)
     return template, overrides
 
 
@@ -182,4 +188,6 @@ def spec_to_proto(spec: Mapping[str, Any]) -> exports_pb2.TemplateSpec:
     for name in ("options", "images", "mappings"):
         if spec.get(name) is not None:
             getattr(msg, name).CopyFrom(dict_to_struct(spec[name]))
+    if spec.get("notifications"):
+        msg.notifications.CopyFrom(policy_to_message(spec["notifications"]))
     return msg

@@ -3,6 +3,7 @@ import datetime
 from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from . import auth_pb2 as _auth_pb2
+from . import notifications_pb2 as _notifications_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -30,7 +31,7 @@ JOB_STATUS_CANCELLED: JobStatus
 JOB_STATUS_PARTIAL: JobStatus
 
 class ExportDefinition(_message.Message):
-    __slots__ = ("template", "format", "selection", "columns", "fields", "options", "file_name", "deliveries")
+    __slots__ = ("template", "format", "selection", "columns", "fields", "options", "file_name", "deliveries", "notifications")
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     SELECTION_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +40,7 @@ class ExportDefinition(_message.Message):
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     FILE_NAME_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
     template: str
     format: str
     selection: Selection
@@ -47,7 +49,8 @@ class ExportDefinition(_message.Message):
     options: _struct_pb2.Struct
     file_name: str
     deliveries: _containers.RepeatedCompositeFieldContainer[DeliveryTarget]
-    def __init__(self, template: _Optional[str] = ..., format: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., fields: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[DeliveryTarget, _Mapping]]] = ...) -> None: ...
+    notifications: _notifications_pb2.NotificationPolicy
+    def __init__(self, template: _Optional[str] = ..., format: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., fields: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[DeliveryTarget, _Mapping]]] = ..., notifications: _Optional[_Union[_notifications_pb2.NotificationPolicy, _Mapping]] = ...) -> None: ...
 
 class DeliveryTarget(_message.Message):
     __slots__ = ("integration", "path")
@@ -452,7 +455,7 @@ class GetTemplateRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class TemplateSpec(_message.Message):
-    __slots__ = ("format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images", "mappings")
+    __slots__ = ("format", "rows", "selection", "columns", "rules", "options", "file_name", "delta", "images", "mappings", "notifications")
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     ROWS_FIELD_NUMBER: _ClassVar[int]
     SELECTION_FIELD_NUMBER: _ClassVar[int]
@@ -463,6 +466,7 @@ class TemplateSpec(_message.Message):
     DELTA_FIELD_NUMBER: _ClassVar[int]
     IMAGES_FIELD_NUMBER: _ClassVar[int]
     MAPPINGS_FIELD_NUMBER: _ClassVar[int]
+    NOTIFICATIONS_FIELD_NUMBER: _ClassVar[int]
     format: str
     rows: str
     selection: Selection
@@ -473,7 +477,8 @@ class TemplateSpec(_message.Message):
     delta: bool
     images: _struct_pb2.Struct
     mappings: _struct_pb2.Struct
-    def __init__(self, format: _Optional[str] = ..., rows: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., delta: _Optional[bool] = ..., images: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., mappings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    notifications: _notifications_pb2.NotificationPolicy
+    def __init__(self, format: _Optional[str] = ..., rows: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., rules: _Optional[_Iterable[_Union[_struct_pb2.Struct, _Mapping]]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., delta: _Optional[bool] = ..., images: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., mappings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., notifications: _Optional[_Union[_notifications_pb2.NotificationPolicy, _Mapping]] = ...) -> None: ...
 
 class ListTemplateVersionsRequest(_message.Message):
     __slots__ = ("name",)
