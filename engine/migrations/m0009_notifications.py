@@ -1,4 +1,4 @@
-"""Migration 10, frozen DDL: notifications (the in-app list and the record of the emails and webhooks sent)."""
+"""Migration 9, frozen DDL: notifications (the in-app list and the record of the emails and webhooks sent)."""
 
 from __future__ import annotations
 
