@@ -65,6 +65,10 @@ def _show(view: IntegrationView) -> None:
     if view.tested_at:
         outcome = "ok" if view.test_ok else "FAILED"
         click.echo(f"  last test {view.tested_at:%Y-%m-%d %H:%M}: {outcome} {view.test_message}")
+    if view.disabled_reason:
+        click.echo(f"  DISABLED: {view.disabled_reason} (a successful `integrations test` enables it again)")
+    elif view.consecutive_failures:
+        click.echo(f"  {view.consecutive_failures} failed delivery(ies) in a row")
 
 
 @click.group()
@@ -135,7 +139,8 @@ def integrations_list(app: AppContext) -> None:
     app.open_db()
     for view in list_integrations(app.settings):
         tested = "never tested" if view.test_ok is None else ("test ok" if view.test_ok else "test FAILED")
-        click.echo(f"{view.name:<28} {view.kind:<8} {tested:<13} secrets: {', '.join(view.secrets_set) or '-'}")
+        secrets = ", ".join(view.secrets_set) or "-"
+        click.echo(f"{view.name:<28} {view.kind:<8} {view.status:<8} {tested:<13} secrets: {secrets}")
 
 
 @integrations.command("show")
