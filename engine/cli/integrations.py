@@ -1,4 +1,4 @@
-"""`pm-exports integrations ...`, `pm-exports secrets rotate` and `pm-exports jobs show|redeliver`.
+"""`pm-exports integrations ...`, `pm-exports secrets rotate` and `pm-exports jobs show|redeliver|release`.
 
 Secrets are never taken from the command line alone: `--secret NAME` prompts for the value (hidden), or reads
 it from the environment variable `PM_SECRET_<NAME>`; `--secrets-stdin` reads a JSON object from stdin.
@@ -65,6 +65,10 @@ def _show(view: IntegrationView) -> None:
     if view.tested_at:
         outcome = "ok" if view.test_ok else "FAILED"
         click.echo(f"  last test {view.tested_at:%Y-%m-%d %H:%M}: {outcome} {view.test_message}")
+    if view.disabled_reason:
+        click.echo(f"  DISABLED: {view.disabled_reason} (a successful `integrations test` enables it again)")
+    elif view.consecutive_failures:
+        click.echo(f"  {view.consecutive_failures} failed delivery(ies) in a row")
 
 
 @click.group()
@@ -135,7 +139,8 @@ def integrations_list(app: AppContext) -> None:
     app.open_db()
     for view in list_integrations(app.settings):
         tested = "never tested" if view.test_ok is None else ("test ok" if view.test_ok else "test FAILED")
-        click.echo(f"{view.name:<28} {view.kind:<8} {tested:<13} secrets: {', '.join(view.secrets_set) or '-'}")
+        secrets = ", ".join(view.secrets_set) or "-"
+        click.echo(f"{view.name:<28} {view.kind:<8} {view.status:<8} {tested:<13} secrets: {secrets}")
 
 
 @integrations.command("show")
@@ -211,6 +216,8 @@ def jobs() -> None:
 def _delivery_line(d: DeliveryView) -> str:
     where = f" → {d.target}" if d.target else ""
     error = f": {d.last_error}" if d.last_error and d.status != "succeeded" else ""
+    if d.status == "held":
+        error = f": {d.held_reason}"
     return f"  delivery #{d.id} {d.integration}{where}: {d.status} ({d.attempts} attempt(s)){error}"
 
 
@@ -239,15 +246,33 @@ def jobs_show(app: AppContext, job_id: int) -> None:
 @jobs.command("redeliver")
 @click.argument("job_id", type=int)
 @click.option("--to", "to", help="Send to this integration (default: the deliveries that failed).")
+@click.option("--force", is_flag=True, help="Send whatever the publish gate says (held deliveries too).")
 @pass_app
 @handle_errors
-def jobs_redeliver(app: AppContext, job_id: int, to: str | None) -> None:
+def jobs_redeliver(app: AppContext, job_id: int, to: str | None, force: bool) -> None:
     """Send a finished job's files again, now, from this process."""
     from engine.services.deliveries import redeliver
 
     app.open_db()
-    views = redeliver(app.settings, job_id, to, inline=True)
+    _report(redeliver(app.settings, job_id, to, inline=True, force=force))
+
+
+@jobs.command("release")
+@click.argument("job_id", type=int)
+@click.option("--to", "to", help="Release only the delivery to this integration (default: every held one).")
+@pass_app
+@handle_errors
+def jobs_release(app: AppContext, job_id: int, to: str | None) -> None:
+    """Send a job's deliveries that the publish gate held, now, from this process."""
+    from engine.services.deliveries import release
+
+    app.open_db()
+    _report(release(app.settings, job_id, to, inline=True))
+
+
+def _report(views: list[DeliveryView]) -> None:
+    """One line per delivery; exit code 1 when one failed or is held."""
     for d in views:
         click.echo(_delivery_line(d))
-    if any(d.status == "failed" for d in views):
+    if any(d.status in ("failed", "held") for d in views):
         sys.exit(1)

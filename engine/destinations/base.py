@@ -67,7 +67,11 @@ class DestinationOptions:
 
 
 class Destination(Protocol):
-    """A delivery target kind; errors are RetryableError, FatalError or ItemRejected and never contain a secret."""
+    """A delivery target kind; errors are RetryableError, FatalError or ItemRejected and never contain a secret.
+
+    A kind may also set `disable_after_failures: ClassVar[int]`: its integrations are disabled after that many
+    failed deliveries in a row (webhooks), until a successful test.
+    """
 
     kind: ClassVar[str]  # "s3", "ftp", "ftps", "sftp", "smtp", "webhook"
     fields: ClassVar[tuple[FieldSpec, ...]]  # its settings and secrets

@@ -1,6 +1,6 @@
-"""The S3 destination (AWS S3, MinIO, SeaweedFS...): streamed multipart uploads whose object only appears once
-complete, every part checked by the server (Content-MD5) and the whole file's SHA-256 compared before completing,
-path-style addressing and a custom endpoint for self-hosted servers, presigned download links."""
+"""The S3 destination (AWS S3, MinIO, SeaweedFS...): streamed multipart uploads (a few parts sent at once) whose
+object only appears once complete, every part checked by the server (Content-MD5) and the whole file's SHA-256
+compared before completing, path-style addressing and a custom endpoint for self-hosted servers, presigned links."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import hashlib
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO, ClassVar
@@ -24,6 +25,8 @@ from engine.errors import FatalError, RetryableError
 MB = 1024 * 1024
 MIN_PART = 5 * MB  # S3's smallest part (except the last)
 MAX_PARTS = 10_000
+PARTS_IN_FLIGHT = 4  # parts of one multipart upload sent at once (memory: that many parts)
+MAX_PARTS_IN_FLIGHT = 8
 PRESIGN_MAX_SECONDS = 7 * 24 * 3600
 RETRYABLE_CODES = {"RequestTimeout", "SlowDown", "InternalError", "ServiceUnavailable", "Throttling", "503", "500"}
 
@@ -95,14 +98,17 @@ def upload_verified(
     expected_sha256: str | None,
     content_type: str,
     part_size: int,
+    parts_in_flight: int = PARTS_IN_FLIGHT,
     metadata: Mapping[str, str] | None = None,
 ) -> str:
-    """Upload a file read from `handle` in parts of `part_size` (memory: one part), each checked by the server
-    with its Content-MD5; the object appears only when complete, and is not completed when the bytes read do not
-    hash to `expected_sha256` (the file changed on disk). Returns the file's SHA-256 (hex)."""
+    """Upload a file read from `handle` in parts of `part_size`, up to `parts_in_flight` of them sent at once
+    (memory: that many parts), each checked by the server with its Content-MD5; the object appears only when
+    complete, and is not completed when the bytes read do not hash to `expected_sha256` (the file changed on
+    disk): the upload is aborted. Returns the file's SHA-256 (hex)."""
     whole = hashlib.sha256()
     meta: dict[str, str] = dict(metadata or {})
     part_size = max(part_size, MIN_PART, -(-size // MAX_PARTS))
+    parts_in_flight = max(1, min(parts_in_flight, MAX_PARTS_IN_FLIGHT))
     if size <= part_size:
         body = handle.read(size + 1)
         whole.update(body)
@@ -119,30 +125,47 @@ def upload_verified(
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type, Metadata=meta)[
         "UploadId"
     ]
+
+    def send(number: int, chunk: bytes) -> dict[str, Any]:
+        answer = client.upload_part(  # boto3 clients are thread-safe
+            Bucket=bucket,
+            Key=key,
+            UploadId=upload_id,
+            PartNumber=number,
+            Body=chunk,
+            ContentMD5=_b64(hashlib.md5(chunk, usedforsecurity=False).digest()),
+        )
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    pool = ThreadPoolExecutor(max_workers=parts_in_flight, thread_name_prefix="s3-part")
+    pending: set[Future[dict[str, Any]]] = set()
     try:
-        parts, read = [], 0
+        parts: list[dict[str, Any]] = []
+        read = 0
         for number in range(1, MAX_PARTS + 1):
+            if len(pending) >= parts_in_flight:  # the next part is read only once one in flight is sent
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                parts.extend(future.result() for future in done)  # raises the first failed part's error
             chunk = handle.read(part_size)
             if not chunk:
                 break
             read += len(chunk)
-            whole.update(chunk)
-            answer = client.upload_part(
-                Bucket=bucket,
-                Key=key,
-                UploadId=upload_id,
-                PartNumber=number,
-                Body=chunk,
-                ContentMD5=_b64(hashlib.md5(chunk, usedforsecurity=False).digest()),
-            )
-            parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+            whole.update(chunk)  # the parts are read in order: the whole file's hash is computed as they go
+            pending.add(pool.submit(send, number, chunk))
+            del chunk  # held by its task alone: memory stays at `parts_in_flight` parts while waiting
+        done, pending = wait(pending)
+        parts.extend(future.result() for future in done)
         _check_sha(whole.hexdigest(), expected_sha256, key, read, size)
+        parts.sort(key=lambda part: int(part["PartNumber"]))
         client.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts})
     except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)  # no part may land after the abort
         # nothing is visible either way; a failed abort leaves parts for the bucket's lifecycle rule
         with contextlib.suppress(ClientError, BotoCoreError):
             client.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
         raise
+    finally:
+        pool.shutdown(wait=True)
     return whole.hexdigest()
 
 
@@ -168,6 +191,14 @@ class S3Destination:
         FieldSpec("verify_tls", "bool", default=True, help="verify the server's TLS certificate"),
         FieldSpec("ca_file", max_length=1024, help="CA bundle (PEM) to verify the server with"),
         FieldSpec("part_size_mb", "int", default=16, minimum=5, maximum=512, help="multipart part size"),
+        FieldSpec(
+            "parts_in_flight",
+            "int",
+            default=PARTS_IN_FLIGHT,
+            minimum=1,
+            maximum=MAX_PARTS_IN_FLIGHT,
+            help="parts of a multipart upload sent at once (memory: that many parts)",
+        ),
         FieldSpec("link_days", "int", default=7, minimum=1, maximum=7, help="validity of presigned links"),
         FieldSpec("access_key_id", secret=True, max_length=256),
         FieldSpec("secret_access_key", secret=True, max_length=256),
@@ -178,6 +209,7 @@ class S3Destination:
         self.bucket = str(settings["bucket"])
         self.prefix = str(settings.get("prefix") or "")
         self.part_size = int(settings.get("part_size_mb") or 16) * MB
+        self.parts_in_flight = int(settings.get("parts_in_flight") or PARTS_IN_FLIGHT)
         self.link_seconds = min(int(settings.get("link_days") or 7) * 86400, PRESIGN_MAX_SECONDS)
         verify: bool | str = bool(settings.get("verify_tls", True))
         if verify and settings.get("ca_file"):
@@ -216,6 +248,7 @@ class S3Destination:
                     expected_sha256=file.sha256,
                     content_type=file.content_type,
                     part_size=self.part_size,
+                    parts_in_flight=self.parts_in_flight,
                     metadata={"sha256": file.sha256},
                 )
                 url = self.presign(key, self.link_seconds)

@@ -65,6 +65,7 @@ class WebhookDestination:
 
     kind: ClassVar[str] = "webhook"
     fields: ClassVar[tuple[FieldSpec, ...]] = (_URL, _SIGNING_SECRET, _CA_FILE)
+    disable_after_failures: ClassVar[int] = 5  # failed deliveries in a row; a successful test enables it again
 
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str], options: DestinationOptions) -> None:
         self.url = str(setting(settings, _URL)).strip()

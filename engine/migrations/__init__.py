@@ -24,6 +24,7 @@ from engine.migrations import (
     m0007_integrations,
     m0008_job_owner,
     m0009_notifications,
+    m0010_delivery_gate,
 )
 from engine.migrations.ddl import run_frozen
 
@@ -49,6 +50,7 @@ MIGRATIONS = tuple(
         m0007_integrations,
         m0008_job_owner,
         m0009_notifications,
+        m0010_delivery_gate,
     )
 )
 LATEST_VERSION = MIGRATIONS[-1].version

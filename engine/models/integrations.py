@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from peewee import AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+from peewee import SQL, AutoField, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
 from engine.catalog.models import BaseModel, utcnow
 from engine.fields import JSONTextField
@@ -24,6 +24,9 @@ class Integration(BaseModel):
     tested_at = DateTimeField(null=True)
     test_ok = BooleanField(null=True)
     test_message = TextField(null=True)
+    consecutive_failures = IntegerField(default=0, constraints=[SQL("DEFAULT 0")])  # failed deliveries in a row
+    disabled_at = DateTimeField(null=True)  # set when they reach the kind's limit; a successful test clears it
+    disabled_reason = TextField(null=True)
 
 
 class Delivery(BaseModel):

@@ -36,7 +36,8 @@ DEFAULT_FILE_NAME = "{template}-{datetime}.{format}"
 DEFAULT_STATUSES = ["active"]
 DEFAULT_SINK = "file"
 MAX_DELIVERIES = 20
-DELIVERY_KEYS = {"integration", "path"}
+DELIVERY_KEYS = {"integration", "path", "gate"}
+GATE_KEYS = ("max_excluded_percent", "max_drop_percent")  # the publish gate of a delivery (engine.jobs.gate)
 NOTIFY_ON = ("failed", "partial", "completed", "warnings")  # when a job's end is notified
 NOTIFICATION_KEYS = {"on", "warn_excluded_percent", "email", "webhooks", "in_app"}
 DEFAULT_NOTIFY_ON = ["failed"]
@@ -173,6 +174,10 @@ def _check_deliveries(deliveries: Any) -> list[dict[str, Any]]:
                 except TemplateError as exc:
                     raise TemplateError(exc.reason, f"{where}.path") from None
             item["path"] = path
+        if delivery.get("gate") is not None:
+            gate = _check_gate(delivery["gate"], f"{where}.gate")
+            if gate:
+                item["gate"] = gate
         out.append(item)
     return out
 
@@ -254,6 +259,26 @@ def check_notifications(notifications: Any) -> dict[str, Any]:
     }
 
 
+def _check_gate(gate: Any, where: str) -> dict[str, float]:
+    """A delivery's publish gate: percentages from 0 to 100 (`max_excluded_percent`, `max_drop_percent`)."""
+    if not isinstance(gate, Mapping):
+        raise TemplateError(f"must be an object with {' and/or '.join(GATE_KEYS)}", where)
+    unknown = set(gate) - set(GATE_KEYS)
+    if unknown:
+        raise TemplateError(
+            f"unknown key(s) {', '.join(sorted(map(str, unknown)))} (known: {', '.join(GATE_KEYS)})", where
+        )
+    out: dict[str, float] = {}
+    for key in GATE_KEYS:
+        value = gate.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise TemplateError(f"must be a percentage from 0 to 100, got {str(value)[:40]!r}", f"{where}.{key}")
+        out[key] = float(value)
+    return out
+
+
 @dataclass
 class ExportSpec:
     format: str
@@ -266,7 +291,8 @@ class ExportSpec:
     delta: bool = False  # only products whose content changed since the last successful run, plus removals
     images: dict[str, Any] = field(default_factory=dict)  # image mode and optimisation (pipeline.images)
     sink: str = DEFAULT_SINK  # where the rows go: "file" (a format, then the artifact store); shop pushes next
-    deliveries: list[dict[str, Any]] = field(default_factory=list)  # {"integration": name, "path": pattern}
+    # {"integration": name, "path": pattern, "gate": {"max_excluded_percent": x, "max_drop_percent": y}}
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
     mappings: dict[str, Any] = field(default_factory=dict)  # categories, attributes... (pipeline.platform_mappings)
     notifications: dict[str, Any] | None = None  # who is told when the job ends (check_notifications)
 
@@ -298,6 +324,12 @@ class ExportSpec:
         )
         if not isinstance(spec.delta, bool):
             raise TemplateError("must be true or false", "delta")
+        for n, delivery in enumerate(spec.deliveries):
+            if spec.delta and "max_drop_percent" in delivery.get("gate", {}):
+                raise TemplateError(
+                    "does not apply to a delta export (its rows are the changes only)",
+                    f"deliveries[{n}].gate.max_drop_percent",
+                )
         spec.validate()
         return spec
 

@@ -252,6 +252,10 @@ class ExportServicer(exports_pb2_grpc.ExportServiceServicer):
         view = deliveries.retry_delivery(self.settings, request.delivery_id)
         return convert_integrations.delivery_to_proto(view)
 
+    def ReleaseDelivery(self, request: exports_pb2.ReleaseDeliveryRequest, context: grpc.ServicerContext) -> Any:
+        view = deliveries.release_delivery(self.settings, request.delivery_id)
+        return convert_integrations.delivery_to_proto(view)
+
     def GetArtifactLink(self, request: exports_pb2.GetArtifactLinkRequest, context: grpc.ServicerContext) -> Any:
         artifact_id = request.artifact_id if request.HasField("artifact_id") else None
         url, expires_at = jobs.artifact_link(self.settings, request.job_id, artifact_id)

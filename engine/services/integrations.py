@@ -15,7 +15,7 @@ from engine.catalog.models import utcnow
 from engine.db import current_database
 from engine.destinations.base import Destination, DestinationOptions, FieldSpec
 from engine.destinations.registry import get_destination
-from engine.errors import ExportsError, InvalidRequest, NotFound
+from engine.errors import ExportsError, FatalError, InvalidRequest, NotFound
 from engine.models import Integration
 from engine.secrets import secret_box
 from engine.services.views import IntegrationView, ProbeView
@@ -132,6 +132,8 @@ def _view(row: Integration, settings: Settings) -> IntegrationView:
         tested_at=row.tested_at,
         test_ok=row.test_ok,
         test_message=row.test_message or "",
+        consecutive_failures=row.consecutive_failures,
+        disabled_reason=row.disabled_reason,
     )
 
 
@@ -237,10 +239,56 @@ def test_integration(settings: Settings, name: str, *, trust: bool = False) -> P
         if learned:
             update_integration(settings, name, learned)
             trusted = tuple(sorted(learned))
-    Integration.update(tested_at=utcnow(), test_ok=True, test_message=probe.message).where(
-        Integration.id == view.id
-    ).execute()
+    Integration.update(
+        tested_at=utcnow(),
+        test_ok=True,
+        test_message=probe.message,
+        consecutive_failures=0,
+        disabled_at=None,
+        disabled_reason=None,
+    ).where(Integration.id == view.id).execute()
+    if view.disabled_reason:
+        log.info("integration enabled again by a successful test", extra={"integration": view.name})
     return ProbeView(True, probe.latency_ms, probe.message, dict(probe.details), trusted)
+
+
+def check_enabled(view: IntegrationView) -> None:
+    """FatalError when deliveries to the integration are refused (disabled after failing too often)."""
+    if view.disabled_reason:
+        raise FatalError(
+            f"integration {view.name!r} is disabled ({view.disabled_reason}); a successful "
+            f"`pm-exports integrations test {view.name}` enables it again"
+        )
+
+
+def record_delivery_success(name: str) -> None:
+    """A delivery to the integration succeeded: its count of failures in a row starts again from 0."""
+    Integration.update(consecutive_failures=0).where(Integration.name == name).execute()
+
+
+def record_delivery_failure(name: str, message: str) -> str | None:
+    """A delivery to the integration failed for good: count it; a kind with a limit (webhooks: 5 in a row) is
+    disabled when its count reaches it. Returns the reason when this failure disabled it."""
+    row = Integration.get_or_none(Integration.name == name)
+    if row is None or row.disabled_at is not None:
+        return None
+    Integration.update(consecutive_failures=Integration.consecutive_failures + 1).where(
+        Integration.id == row.id
+    ).execute()
+    failures = Integration.get_by_id(row.id).consecutive_failures
+    limit = getattr(get_destination(row.kind), "disable_after_failures", None)
+    if limit is None or failures < limit:
+        return None
+    reason = f"disabled after {failures} failed deliveries in a row, the last: {message[:300]}"
+    updated = (
+        Integration.update(disabled_at=utcnow(), disabled_reason=reason)
+        .where((Integration.id == row.id) & Integration.disabled_at.is_null())
+        .execute()
+    )
+    if not updated:
+        return None
+    log.warning("integration disabled", extra={"integration": name, "failures": failures})
+    return reason
 
 
 def rotate_secrets(settings: Settings) -> int:

@@ -179,6 +179,12 @@ class IntegrationView:
     tested_at: dt.datetime | None
     test_ok: bool | None
     test_message: str
+    consecutive_failures: int = 0  # failed deliveries in a row
+    disabled_reason: str | None = None  # set while deliveries to it are refused (a successful test clears it)
+
+    @property
+    def status(self) -> str:
+        return "disabled" if self.disabled_reason else "active"
 
     def masked_secrets(self) -> dict[str, str]:
         return dict.fromkeys(self.secrets_set, MASK)
@@ -195,6 +201,9 @@ class IntegrationView:
             "tested_at": self.tested_at.isoformat() if self.tested_at else None,
             "test_ok": self.test_ok,
             "test_message": self.test_message,
+            "status": self.status,
+            "consecutive_failures": self.consecutive_failures,
+            "disabled_reason": self.disabled_reason,
         }
 
 
@@ -220,6 +229,7 @@ class DeliveryView:
     attempts: int
     last_error: str | None
     held_reason: str | None
+    gate: Mapping[str, float] | None  # its publish gate: max_excluded_percent, max_drop_percent
     receipts: tuple[Mapping[str, Any], ...]
     created_at: dt.datetime
     started_at: dt.datetime | None
@@ -237,6 +247,7 @@ class DeliveryView:
             attempts=d.attempts,
             last_error=d.last_error,
             held_reason=d.held_reason,
+            gate=d.gate or None,
             receipts=tuple(d.receipts or ()),
             created_at=d.created_at,
             started_at=d.started_at,
@@ -252,6 +263,7 @@ class DeliveryView:
             "attempts": self.attempts,
             "last_error": self.last_error,
             "held_reason": self.held_reason,
+            "gate": dict(self.gate) if self.gate else None,
             "receipts": [dict(r) for r in self.receipts],
         }
 

@@ -1,8 +1,8 @@
 """The deliver job kind: send an export job's stored files to one integration, recorded on a Delivery row.
 
 Each delivery of an export is its own job on the `deliver` queue (retried with backoff on transient failures,
-failed at once on fatal ones). A failed delivery never fails the export: the export job turns `partial` and
-names the delivery that failed.
+failed at once on fatal ones), unless its publish gate (engine.jobs.gate) holds it. A failed or held delivery never
+fails the export: the export job turns `partial` and names the delivery and why.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from engine.catalog.models import utcnow
 from engine.catalog.text import slugify
 from engine.destinations.base import DeliveryFile, Receipt
 from engine.errors import ExportsError, FatalError, InvalidRequest, ItemRejected, RetryableError
-from engine.jobs.runner import JobContext, JobOutcome, LocalChannel, execute
+from engine.jobs.gate import hold_reason
+from engine.jobs.runner import JobChannel, JobContext, JobOutcome, LocalChannel, RedisChannel, execute
 from engine.models import Artifact, Delivery, ExportJob
 from engine.pipeline.naming import PLACEHOLDERS
 from engine.settings import Settings
@@ -77,19 +78,31 @@ def start_deliveries(
     settings: Settings, job_id: int, *, inline: bool, targets: list[Mapping[str, Any]] | None = None
 ) -> list[int]:
     """Record one Delivery per target (default: the export's spec deliveries) and run each as a deliver job:
-    queued on RQ, or at once in this process when `inline` (the CLI's one-off exports). Returns the task ids."""
+    queued on RQ, or at once in this process when `inline` (the CLI's one-off exports); a delivery its publish gate
+    stops is held instead. Returns the ids of the deliver jobs started."""
     export = ExportJob.get_by_id(job_id)
     tasks = []
     for target in targets if targets is not None else export.spec.get("deliveries") or []:
         delivery = Delivery.create(
-            job=job_id, integration_name=target["integration"], target=target.get("path") or "", status="queued"
+            job=job_id,
+            integration_name=target["integration"],
+            target=target.get("path") or "",
+            gate=target.get("gate") or None,
+            status="queued",
         )
-        tasks.append(queue_delivery(settings, delivery, inline=inline))
+        task = queue_delivery(settings, delivery, inline=inline)
+        if task is not None:
+            tasks.append(task)
     return tasks
 
 
-def queue_delivery(settings: Settings, delivery: Delivery, *, inline: bool) -> int:
-    """A new deliver job for the delivery, queued (or run now when `inline`); returns its id."""
+def queue_delivery(settings: Settings, delivery: Delivery, *, inline: bool, force: bool = False) -> int | None:
+    """A new deliver job for the delivery, queued (or run now when `inline`); returns its id. Unless `force`, the
+    delivery's publish gate is checked first: a run that fails it is held (no job, None returned)."""
+    reason = None if force else hold_reason(delivery)
+    if reason is not None:
+        hold_delivery(settings, delivery, reason, inline=inline)
+        return None
     export = ExportJob.get_by_id(delivery.job_id)
     task = ExportJob.create(
         kind="deliver",
@@ -100,7 +113,7 @@ def queue_delivery(settings: Settings, delivery: Delivery, *, inline: bool) -> i
         phase="queued",
         requested_by=export.requested_by,
     )
-    Delivery.update(task=task.id, status="queued").where(Delivery.id == delivery.id).execute()
+    Delivery.update(task=task.id, status="queued", held_reason=None).where(Delivery.id == delivery.id).execute()
     if inline:
         execute(task.id, settings, channel=LocalChannel())
     else:
@@ -111,6 +124,15 @@ def queue_delivery(settings: Settings, delivery: Delivery, *, inline: bool) -> i
         reset_job_keys(redis_for(settings), task.id)
         enqueue_job(settings, task.id, "deliver")
     return int(task.id)
+
+
+def hold_delivery(settings: Settings, delivery: Delivery, reason: str, *, inline: bool) -> None:
+    """Record the delivery held with its reason; the export turns `partial` and its watchers are told why."""
+    Delivery.update(status="held", held_reason=reason, finished_at=utcnow()).where(Delivery.id == delivery.id).execute()
+    message = f"delivery to {delivery.integration_name} {reason}"
+    mark_delivery_problem(delivery.job_id, delivery.integration_name, message, held=True)
+    channel: JobChannel = LocalChannel() if inline else RedisChannel(settings)
+    channel.publish(delivery.job_id, message=message)
 
 
 @contextlib.contextmanager
@@ -143,6 +165,8 @@ class DeliverKind:
         return None  # a delivery is sent whole again: each file lands atomically, a second send replaces it
 
     def run(self, ctx: JobContext) -> JobOutcome:
+        from engine.services.integrations import record_delivery_success
+
         delivery = Delivery.get_by_id(ctx.spec["delivery_id"])
         Delivery.update(
             status="running", attempts=Delivery.attempts + 1, started_at=delivery.started_at or utcnow()
@@ -160,6 +184,7 @@ class DeliverKind:
             finished_at=utcnow(),
         ).where(Delivery.id == delivery.id).execute()
         mark_delivery_succeeded(delivery.job_id, delivery.integration_name)
+        record_delivery_success(delivery.integration_name)
         ctx.channel.publish(delivery.job_id, message=f"delivered to {delivery.integration_name}")
         return JobOutcome(files=[], total=len(receipts), processed=len(receipts), exported=len(receipts))
 
@@ -167,7 +192,7 @@ class DeliverKind:
         return None
 
     def _send(self, ctx: JobContext, delivery: Delivery) -> list[Receipt]:
-        from engine.services.integrations import open_destination
+        from engine.services.integrations import check_enabled, open_destination
 
         name = delivery.integration_name
         export = ExportJob.get_by_id(delivery.job_id)
@@ -175,7 +200,8 @@ class DeliverKind:
         if not artifacts:
             raise FatalError(f"delivery to {name}: job {export.id} has no files to deliver")
         try:
-            _view, destination = open_destination(ctx.settings, name)
+            view, destination = open_destination(ctx.settings, name)
+            check_enabled(view)
         except ExportsError as exc:
             raise FatalError(f"delivery to {name}: {exc}") from None
         when = export.started_at or export.created_at
@@ -204,7 +230,10 @@ class DeliverKind:
 
     def _failed(self, ctx: JobContext, delivery: Delivery, exc: ExportsError) -> None:
         """Record the failure; a transient one that will be retried leaves the delivery queued, a final one turns
-        the export job `partial` and names the delivery."""
+        the export job `partial` and names the delivery, and counts against the integration (engine.services.
+        integrations: a webhook is disabled after 5 in a row)."""
+        from engine.services.integrations import record_delivery_failure
+
         message = str(exc) if str(exc).startswith("delivery to") else f"delivery to {delivery.integration_name}: {exc}"
         if isinstance(exc, RetryableError) and ctx.can_retry():
             Delivery.update(status="queued", last_error=message).where(Delivery.id == delivery.id).execute()
@@ -213,35 +242,49 @@ class DeliverKind:
         Delivery.update(status="failed", last_error=message, finished_at=utcnow()).where(
             Delivery.id == delivery.id
         ).execute()
-        mark_delivery_failed(delivery.job_id, delivery.integration_name, message)
+        mark_delivery_problem(delivery.job_id, delivery.integration_name, message)
         ctx.channel.publish(delivery.job_id, message=message)
+        disabled = record_delivery_failure(delivery.integration_name, message)
+        if disabled:
+            ctx.channel.publish(delivery.job_id, message=f"integration {delivery.integration_name} {disabled}")
         from engine.services.notifications import delivery_failed  # the services sit above the kinds
 
         delivery_failed(ctx.settings, delivery.id, inline=isinstance(ctx.channel, LocalChannel))
 
 
-def mark_delivery_failed(job_id: int, integration: str, message: str) -> None:
-    """The export job ends `partial` (its files are kept) and says which delivery failed."""
+PROBLEM_KEYS = {False: "failed_deliveries", True: "held_deliveries"}  # the export report's lists, by `held`
+
+
+def mark_delivery_problem(job_id: int, integration: str, message: str, *, held: bool = False) -> None:
+    """The export job ends `partial` (its files are kept) and says which delivery failed or is held, and why."""
     job = ExportJob.get_by_id(job_id)
-    report = dict(job.report or {})
-    failed = [n for n in report.get("failed_deliveries", []) if n != integration] + [integration]
-    report["failed_deliveries"] = failed
+    report = _without(job.report or {}, integration)
+    report[PROBLEM_KEYS[held]] = [*report.get(PROBLEM_KEYS[held], []), integration]
     status = "partial" if job.status in ("succeeded", "partial") else job.status
     ExportJob.update(status=status, error=message, report=report).where(ExportJob.id == job_id).execute()
 
 
+def _without(report: Mapping[str, Any], integration: str) -> dict[str, Any]:
+    """The report with `integration` taken out of its failed and held deliveries (an emptied list removed)."""
+    out = dict(report)
+    for key in PROBLEM_KEYS.values():
+        names = [n for n in out.get(key, []) if n != integration]
+        if names:
+            out[key] = names
+        else:
+            out.pop(key, None)
+    return out
+
+
 def mark_delivery_succeeded(job_id: int, integration: str) -> None:
-    """A delivery sent again after a failure: the export job is whole again when nothing else failed."""
+    """A delivery sent again after a failure or a hold: the export job is whole again when nothing else is wrong."""
     job = ExportJob.get_by_id(job_id)
-    report = dict(job.report or {})
-    if integration not in report.get("failed_deliveries", []):
+    if not any(integration in (job.report or {}).get(key, []) for key in PROBLEM_KEYS.values()):
         return
-    report["failed_deliveries"] = [n for n in report["failed_deliveries"] if n != integration]
+    report = _without(job.report, integration)
     changes: dict[str, Any] = {"report": report}
-    if not report["failed_deliveries"]:
-        del report["failed_deliveries"]
-        if job.status == "partial" and not job.failed:
-            changes.update(status="succeeded", error=None)
+    if not any(key in report for key in PROBLEM_KEYS.values()) and job.status == "partial" and not job.failed:
+        changes.update(status="succeeded", error=None)
     ExportJob.update(**changes).where(ExportJob.id == job_id).execute()
 
 

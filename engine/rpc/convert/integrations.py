@@ -21,8 +21,15 @@ def struct_values(message: Struct) -> dict[str, object]:
 
 def integration_to_proto(view: IntegrationView) -> integrations_pb2.Integration:
     msg = integrations_pb2.Integration(
-        name=view.name, kind=view.kind, secrets_set=list(view.secrets_set), test_message=view.test_message
+        name=view.name,
+        kind=view.kind,
+        secrets_set=list(view.secrets_set),
+        test_message=view.test_message,
+        status=view.status,
+        consecutive_failures=view.consecutive_failures,
     )
+    if view.disabled_reason:
+        msg.disabled_reason = view.disabled_reason
     msg.settings.update(_json_safe(dict(view.settings)))
     for name in ("created_at", "updated_at", "tested_at"):
         _set_time(msg, name, getattr(view, name))
@@ -51,6 +58,8 @@ def delivery_to_proto(view: DeliveryView) -> exports_pb2.Delivery:
         msg.held_reason = view.held_reason
     if view.task_id is not None:
         msg.task_job_id = view.task_id
+    if view.gate:
+        msg.gate.CopyFrom(exports_pb2.DeliveryGate(**view.gate))
     for receipt in view.receipts:
         item = msg.receipts.add(remote=str(receipt.get("remote", "")), size=int(receipt.get("size") or 0))
         if receipt.get("checksum"):

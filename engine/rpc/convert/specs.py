@@ -106,12 +106,26 @@ def export_request(definition: exports_pb2.ExportDefinition) -> tuple[str | None
     if definition.HasField("file_name"):
         overrides["file_name"] = definition.file_name
     if definition.deliveries:
-        overrides["deliveries"] = [
-            {"integration": d.integration, **({"path": d.path} if d.path else {})} for d in definition.deliveries
-        ]
+        overrides["deliveries"] = [delivery_target(d) for d in definition.deliveries]
     if definition.HasField("notifications"):
         overrides["notifications"] = policy_from_message(definition.notifications)
     return template, overrides
+
+
+def delivery_target(target: Any) -> dict[str, Any]:
+    """A DeliveryTarget as a spec delivery: {integration, path, gate} (empty parts left out)."""
+    out: dict[str, Any] = {"integration": target.integration}
+    if target.path:
+        out["path"] = target.path
+    if target.HasField("gate"):
+        gate = {
+            name: getattr(target.gate, name)
+            for name in ("max_excluded_percent", "max_drop_percent")
+            if target.gate.HasField(name)
+        }
+        if gate:
+            out["gate"] = gate
+    return out
 
 
 def template_spec(request: Any) -> dict[str, Any] | None:

@@ -53,15 +53,25 @@ class ExportDefinition(_message.Message):
     def __init__(self, template: _Optional[str] = ..., format: _Optional[str] = ..., selection: _Optional[_Union[Selection, _Mapping]] = ..., columns: _Optional[_Iterable[_Union[Column, _Mapping]]] = ..., fields: _Optional[_Iterable[str]] = ..., options: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., file_name: _Optional[str] = ..., deliveries: _Optional[_Iterable[_Union[DeliveryTarget, _Mapping]]] = ..., notifications: _Optional[_Union[_notifications_pb2.NotificationPolicy, _Mapping]] = ...) -> None: ...
 
 class DeliveryTarget(_message.Message):
-    __slots__ = ("integration", "path")
+    __slots__ = ("integration", "path", "gate")
     INTEGRATION_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    GATE_FIELD_NUMBER: _ClassVar[int]
     integration: str
     path: str
-    def __init__(self, integration: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
+    gate: DeliveryGate
+    def __init__(self, integration: _Optional[str] = ..., path: _Optional[str] = ..., gate: _Optional[_Union[DeliveryGate, _Mapping]] = ...) -> None: ...
+
+class DeliveryGate(_message.Message):
+    __slots__ = ("max_excluded_percent", "max_drop_percent")
+    MAX_EXCLUDED_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    MAX_DROP_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    max_excluded_percent: float
+    max_drop_percent: float
+    def __init__(self, max_excluded_percent: _Optional[float] = ..., max_drop_percent: _Optional[float] = ...) -> None: ...
 
 class Delivery(_message.Message):
-    __slots__ = ("id", "integration", "target", "status", "attempts", "last_error", "held_reason", "receipts", "task_job_id")
+    __slots__ = ("id", "integration", "target", "status", "attempts", "last_error", "held_reason", "receipts", "task_job_id", "gate")
     ID_FIELD_NUMBER: _ClassVar[int]
     INTEGRATION_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
@@ -71,6 +81,7 @@ class Delivery(_message.Message):
     HELD_REASON_FIELD_NUMBER: _ClassVar[int]
     RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     TASK_JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    GATE_FIELD_NUMBER: _ClassVar[int]
     id: int
     integration: str
     target: str
@@ -80,7 +91,8 @@ class Delivery(_message.Message):
     held_reason: str
     receipts: _containers.RepeatedCompositeFieldContainer[DeliveryReceipt]
     task_job_id: int
-    def __init__(self, id: _Optional[int] = ..., integration: _Optional[str] = ..., target: _Optional[str] = ..., status: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., held_reason: _Optional[str] = ..., receipts: _Optional[_Iterable[_Union[DeliveryReceipt, _Mapping]]] = ..., task_job_id: _Optional[int] = ...) -> None: ...
+    gate: DeliveryGate
+    def __init__(self, id: _Optional[int] = ..., integration: _Optional[str] = ..., target: _Optional[str] = ..., status: _Optional[str] = ..., attempts: _Optional[int] = ..., last_error: _Optional[str] = ..., held_reason: _Optional[str] = ..., receipts: _Optional[_Iterable[_Union[DeliveryReceipt, _Mapping]]] = ..., task_job_id: _Optional[int] = ..., gate: _Optional[_Union[DeliveryGate, _Mapping]] = ...) -> None: ...
 
 class DeliveryReceipt(_message.Message):
     __slots__ = ("remote", "size", "checksum", "url")
@@ -95,6 +107,12 @@ class DeliveryReceipt(_message.Message):
     def __init__(self, remote: _Optional[str] = ..., size: _Optional[int] = ..., checksum: _Optional[str] = ..., url: _Optional[str] = ...) -> None: ...
 
 class RetryDeliveryRequest(_message.Message):
+    __slots__ = ("delivery_id",)
+    DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
+    delivery_id: int
+    def __init__(self, delivery_id: _Optional[int] = ...) -> None: ...
+
+class ReleaseDeliveryRequest(_message.Message):
     __slots__ = ("delivery_id",)
     DELIVERY_ID_FIELD_NUMBER: _ClassVar[int]
     delivery_id: int

@@ -125,6 +125,11 @@ class ExportServiceStub:
                 request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.RetryDeliveryRequest.SerializeToString,
                 response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.FromString,
                 _registered_method=True)
+        self.ReleaseDelivery = channel.unary_unary(
+                '/pm.exports.v1.ExportService/ReleaseDelivery',
+                request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.ReleaseDeliveryRequest.SerializeToString,
+                response_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.FromString,
+                _registered_method=True)
         self.GetArtifactLink = channel.unary_unary(
                 '/pm.exports.v1.ExportService/GetArtifactLink',
                 request_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.GetArtifactLinkRequest.SerializeToString,
@@ -266,7 +271,15 @@ class ExportServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def RetryDelivery(self, request, context):
-        """Send one delivery of a finished job again (failed, held or succeeded: the remote files are replaced).
+        """Send one delivery of a finished job again (failed or succeeded: the remote files are replaced). It goes
+        through its publish gate again: a held one stays held unless the gate now passes (see ReleaseDelivery).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseDelivery(self, request, context):
+        """Send a delivery that its publish gate held, whatever the gate says. FAILED_PRECONDITION when it is not held.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -370,6 +383,11 @@ def add_ExportServiceServicer_to_server(servicer, server):
             'RetryDelivery': grpc.unary_unary_rpc_method_handler(
                     servicer.RetryDelivery,
                     request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.RetryDeliveryRequest.FromString,
+                    response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.SerializeToString,
+            ),
+            'ReleaseDelivery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseDelivery,
+                    request_deserializer=pm_dot_exports_dot_v1_dot_exports__pb2.ReleaseDeliveryRequest.FromString,
                     response_serializer=pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.SerializeToString,
             ),
             'GetArtifactLink': grpc.unary_unary_rpc_method_handler(
@@ -864,6 +882,33 @@ class ExportService:
             target,
             '/pm.exports.v1.ExportService/RetryDelivery',
             pm_dot_exports_dot_v1_dot_exports__pb2.RetryDeliveryRequest.SerializeToString,
+            pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseDelivery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/pm.exports.v1.ExportService/ReleaseDelivery',
+            pm_dot_exports_dot_v1_dot_exports__pb2.ReleaseDeliveryRequest.SerializeToString,
             pm_dot_exports_dot_v1_dot_exports__pb2.Delivery.FromString,
             options,
             channel_credentials,

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from . import auth_pb2 as pm_dot_exports_dot_v1_dot_auth__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n pm/exports/v1/integrations.proto\x12\rpm.exports.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18pm/exports/v1/auth.proto\"\xb0\x02\n\x0bIntegration\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12)\n\x08settings\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bsecrets_set\x18\x04 \x03(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\ttested_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07test_ok\x18\x08 \x01(\x08H\x00\x88\x01\x01\x12\x14\n\x0ctest_message\x18\t \x01(\tB\n\n\x08_test_ok\"\xd8\x01\n\x18\x43reateIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12)\n\x08settings\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x45\n\x07secrets\x18\x04 \x03(\x0b\x32\x34.pm.exports.v1.CreateIntegrationRequest.SecretsEntry\x1a.\n\x0cSecretsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xea\x01\n\x18UpdateIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08settings\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x45\n\x07secrets\x18\x03 \x03(\x0b\x32\x34.pm.exports.v1.UpdateIntegrationRequest.SecretsEntry\x12\x13\n\x06rename\x18\x04 \x01(\tH\x00\x88\x01\x01\x1a.\n\x0cSecretsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07_rename\"(\n\x18\x44\x65leteIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteIntegrationResponse\"5\n\x17ListIntegrationsRequest\x12\x11\n\x04kind\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x07\n\x05_kind\"L\n\x18ListIntegrationsResponse\x12\x30\n\x0cintegrations\x18\x01 \x03(\x0b\x32\x1a.pm.exports.v1.Integration\"%\n\x15GetIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"5\n\x16TestIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05trust\x18\x02 \x01(\x08\"\xd1\x01\n\x17TestIntegrationResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x12\n\nlatency_ms\x18\x02 \x01(\x01\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x44\n\x07\x64\x65tails\x18\x04 \x03(\x0b\x32\x33.pm.exports.v1.TestIntegrationResponse.DetailsEntry\x12\x0f\n\x07trusted\x18\x05 \x03(\t\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xef\x04\n\x12IntegrationService\x12^\n\x11\x43reateIntegration\x12\'.pm.exports.v1.CreateIntegrationRequest\x1a\x1a.pm.exports.v1.Integration\"\x04\x98\xa1\x19\x03\x12^\n\x11UpdateIntegration\x12\'.pm.exports.v1.UpdateIntegrationRequest\x1a\x1a.pm.exports.v1.Integration\"\x04\x98\xa1\x19\x03\x12l\n\x11\x44\x65leteIntegration\x12\'.pm.exports.v1.DeleteIntegrationRequest\x1a(.pm.exports.v1.DeleteIntegrationResponse\"\x04\x98\xa1\x19\x03\x12i\n\x10ListIntegrations\x12&.pm.exports.v1.ListIntegrationsRequest\x1a\'.pm.exports.v1.ListIntegrationsResponse\"\x04\x98\xa1\x19\x01\x12X\n\x0eGetIntegration\x12$.pm.exports.v1.GetIntegrationRequest\x1a\x1a.pm.exports.v1.Integration\"\x04\x98\xa1\x19\x01\x12\x66\n\x0fTestIntegration\x12%.pm.exports.v1.TestIntegrationRequest\x1a&.pm.exports.v1.TestIntegrationResponse\"\x04\x98\xa1\x19\x02\x42.\n\x11\x63om.pm.exports.v1P\x01Z\x17pm/exports/v1;exportsv1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n pm/exports/v1/integrations.proto\x12\rpm.exports.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18pm/exports/v1/auth.proto\"\x90\x03\n\x0bIntegration\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12)\n\x08settings\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x13\n\x0bsecrets_set\x18\x04 \x03(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\ttested_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x07test_ok\x18\x08 \x01(\x08H\x00\x88\x01\x01\x12\x14\n\x0ctest_message\x18\t \x01(\t\x12\x0e\n\x06status\x18\n \x01(\t\x12\x1c\n\x0f\x64isabled_reason\x18\x0b \x01(\tH\x01\x88\x01\x01\x12\x1c\n\x14\x63onsecutive_failures\x18\x0c \x01(\x05\x42\n\n\x08_test_okB\x12\n\x10_disabled_reason\"\xd8\x01\n\x18\x43reateIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12)\n\x08settings\x18\x03 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x45\n\x07secrets\x18\x04 \x03(\x0b\x32\x34.pm.exports.v1.CreateIntegrationRequest.SecretsEntry\x1a.\n\x0cSecretsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xea\x01\n\x18UpdateIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12)\n\x08settings\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x45\n\x07secrets\x18\x03 \x03(\x0b\x32\x34.pm.exports.v1.UpdateIntegrationRequest.SecretsEntry\x12\x13\n\x06rename\x18\x04 \x01(\tH\x00\x88\x01\x01\x1a.\n\x0cSecretsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\t\n\x07_rename\"(\n\x18\x44\x65leteIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1b\n\x19\x44\x65leteIntegrationResponse\"5\n\x17ListIntegrationsRequest\x12\x11\n\x04kind\x18\x01 \x01(\tH\x00\x88\x01\x01\x42\x07\n\x05_kind\"L\n\x18ListIntegrationsResponse\x12\x30\n\x0cintegrations\x18\x01 \x03(\x0b\x32\x1a.pm.exports.v1.Integration\"%\n\x15GetIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"5\n\x16TestIntegrationRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\r\n\x05trust\x18\x02 \x01(\x08\"\xd1\x01\n\x17TestIntegrationResponse\x12\n\n\x02ok\x18\x01 \x01(\x08\x12\x12\n\nlatency_ms\x18\x02 \x01(\x01\x12\x0f\n\x07message\x18\x03 \x01(\t\x12\x44\n\x07\x64\x65tails\x18\x04 \x03(\x0b\x32\x33.pm.exports.v1.TestIntegrationResponse.DetailsEntry\x12\x0f\n\x07trusted\x18\x05 \x03(\t\x1a.\n\x0c\x44\x65tailsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x32\xef\x04\n\x12IntegrationService\x12^\n\x11\x43reateIntegration\x12\'.pm.exports.v1.CreateIntegrationRequest\x1a\x1a.pm.exports.v1.Integration\"\x04\x98\xa1\x19\x03\x12^\n\x11UpdateIntegration\x12\'.pm.exports.v1.UpdateIntegrationRequest\x1a\x1a.pm.exports.v1.Integration\"\x04\x98\xa1\x19\x03\x12l\n\x11\x44\x65leteIntegration\x12\'.pm.exports.v1.DeleteIntegrationRequest\x1a(.pm.exports.v1.DeleteIntegrationResponse\"\x04\x98\xa1\x19\x03\x12i\n\x10ListIntegrations\x12&.pm.exports.v1.ListIntegrationsRequest\x1a\'.pm.exports.v1.ListIntegrationsResponse\"\x04\x98\xa1\x19\x01\x12X\n\x0eGetIntegration\x12$.pm.exports.v1.GetIntegrationRequest\x1a\x1a.pm.exports.v1.Integration\"\x04\x98\xa1\x19\x01\x12\x66\n\x0fTestIntegration\x12%.pm.exports.v1.TestIntegrationRequest\x1a&.pm.exports.v1.TestIntegrationResponse\"\x04\x98\xa1\x19\x02\x42.\n\x11\x63om.pm.exports.v1P\x01Z\x17pm/exports/v1;exportsv1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -54,31 +54,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_INTEGRATIONSERVICE'].methods_by_name['TestIntegration']._loaded_options = None
   _globals['_INTEGRATIONSERVICE'].methods_by_name['TestIntegration']._serialized_options = b'\230\241\031\002'
   _globals['_INTEGRATION']._serialized_start=141
-  _globals['_INTEGRATION']._serialized_end=445
-  _globals['_CREATEINTEGRATIONREQUEST']._serialized_start=448
-  _globals['_CREATEINTEGRATIONREQUEST']._serialized_end=664
-  _globals['_CREATEINTEGRATIONREQUEST_SECRETSENTRY']._serialized_start=618
-  _globals['_CREATEINTEGRATIONREQUEST_SECRETSENTRY']._serialized_end=664
-  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_start=667
-  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_end=901
-  _globals['_UPDATEINTEGRATIONREQUEST_SECRETSENTRY']._serialized_start=618
-  _globals['_UPDATEINTEGRATIONREQUEST_SECRETSENTRY']._serialized_end=664
-  _globals['_DELETEINTEGRATIONREQUEST']._serialized_start=903
-  _globals['_DELETEINTEGRATIONREQUEST']._serialized_end=943
-  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_start=945
-  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_end=972
-  _globals['_LISTINTEGRATIONSREQUEST']._serialized_start=974
-  _globals['_LISTINTEGRATIONSREQUEST']._serialized_end=1027
-  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_start=1029
-  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_end=1105
-  _globals['_GETINTEGRATIONREQUEST']._serialized_start=1107
-  _globals['_GETINTEGRATIONREQUEST']._serialized_end=1144
-  _globals['_TESTINTEGRATIONREQUEST']._serialized_start=1146
-  _globals['_TESTINTEGRATIONREQUEST']._serialized_end=1199
-  _globals['_TESTINTEGRATIONRESPONSE']._serialized_start=1202
-  _globals['_TESTINTEGRATIONRESPONSE']._serialized_end=1411
-  _globals['_TESTINTEGRATIONRESPONSE_DETAILSENTRY']._serialized_start=1365
-  _globals['_TESTINTEGRATIONRESPONSE_DETAILSENTRY']._serialized_end=1411
-  _globals['_INTEGRATIONSERVICE']._serialized_start=1414
-  _globals['_INTEGRATIONSERVICE']._serialized_end=2037
+  _globals['_INTEGRATION']._serialized_end=541
+  _globals['_CREATEINTEGRATIONREQUEST']._serialized_start=544
+  _globals['_CREATEINTEGRATIONREQUEST']._serialized_end=760
+  _globals['_CREATEINTEGRATIONREQUEST_SECRETSENTRY']._serialized_start=714
+  _globals['_CREATEINTEGRATIONREQUEST_SECRETSENTRY']._serialized_end=760
+  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_start=763
+  _globals['_UPDATEINTEGRATIONREQUEST']._serialized_end=997
+  _globals['_UPDATEINTEGRATIONREQUEST_SECRETSENTRY']._serialized_start=714
+  _globals['_UPDATEINTEGRATIONREQUEST_SECRETSENTRY']._serialized_end=760
+  _globals['_DELETEINTEGRATIONREQUEST']._serialized_start=999
+  _globals['_DELETEINTEGRATIONREQUEST']._serialized_end=1039
+  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_start=1041
+  _globals['_DELETEINTEGRATIONRESPONSE']._serialized_end=1068
+  _globals['_LISTINTEGRATIONSREQUEST']._serialized_start=1070
+  _globals['_LISTINTEGRATIONSREQUEST']._serialized_end=1123
+  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_start=1125
+  _globals['_LISTINTEGRATIONSRESPONSE']._serialized_end=1201
+  _globals['_GETINTEGRATIONREQUEST']._serialized_start=1203
+  _globals['_GETINTEGRATIONREQUEST']._serialized_end=1240
+  _globals['_TESTINTEGRATIONREQUEST']._serialized_start=1242
+  _globals['_TESTINTEGRATIONREQUEST']._serialized_end=1295
+  _globals['_TESTINTEGRATIONRESPONSE']._serialized_start=1298
+  _globals['_TESTINTEGRATIONRESPONSE']._serialized_end=1507
+  _globals['_TESTINTEGRATIONRESPONSE_DETAILSENTRY']._serialized_start=1461
+  _globals['_TESTINTEGRATIONRESPONSE_DETAILSENTRY']._serialized_end=1507
+  _globals['_INTEGRATIONSERVICE']._serialized_start=1510
+  _globals['_INTEGRATIONSERVICE']._serialized_end=2133
 # @@protoc_insertion_point(module_scope)

@@ -12,7 +12,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class Integration(_message.Message):
-    __slots__ = ("name", "kind", "settings", "secrets_set", "created_at", "updated_at", "tested_at", "test_ok", "test_message")
+    __slots__ = ("name", "kind", "settings", "secrets_set", "created_at", "updated_at", "tested_at", "test_ok", "test_message", "status", "disabled_reason", "consecutive_failures")
     NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     SETTINGS_FIELD_NUMBER: _ClassVar[int]
@@ -22,6 +22,9 @@ class Integration(_message.Message):
     TESTED_AT_FIELD_NUMBER: _ClassVar[int]
     TEST_OK_FIELD_NUMBER: _ClassVar[int]
     TEST_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    DISABLED_REASON_FIELD_NUMBER: _ClassVar[int]
+    CONSECUTIVE_FAILURES_FIELD_NUMBER: _ClassVar[int]
     name: str
     kind: str
     settings: _struct_pb2.Struct
@@ -31,7 +34,10 @@ class Integration(_message.Message):
     tested_at: _timestamp_pb2.Timestamp
     test_ok: bool
     test_message: str
-    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., secrets_set: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., test_ok: _Optional[bool] = ..., test_message: _Optional[str] = ...) -> None: ...
+    status: str
+    disabled_reason: str
+    consecutive_failures: int
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[str] = ..., settings: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., secrets_set: _Optional[_Iterable[str]] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., updated_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., test_ok: _Optional[bool] = ..., test_message: _Optional[str] = ..., status: _Optional[str] = ..., disabled_reason: _Optional[str] = ..., consecutive_failures: _Optional[int] = ...) -> None: ...
 
 class CreateIntegrationRequest(_message.Message):
     __slots__ = ("name", "kind", "settings", "secrets")
