@@ -162,7 +162,8 @@ class JobContext:
         now = time.monotonic()
         if p.phase != "writing" or now - self._last_publish >= PUBLISH_EVERY or p.processed == p.total:
             self._last_publish = now
-            self.channel.publish(self.job_id, rate=round(p.rate, 1), eta=p.eta)
+            with _transient_redis():
+                self.channel.publish(self.job_id, rate=round(p.rate, 1), eta=p.eta)
         if self._observer is not None:
             self._observer(p)
 
@@ -177,7 +178,18 @@ class JobContext:
         record_warnings(self.job_id, batch)
 
     def cancelled(self) -> bool:
-        return self.channel.cancel_requested(self.job_id)
+        with _transient_redis():
+            return self.channel.cancel_requested(self.job_id)
+
+
+@contextlib.contextmanager
+def _transient_redis() -> Iterator[None]:
+    """Redis failing under a running kind is a transient failure the kind understands (RetryableError): an
+    export then keeps its work folder and resumes from its checkpoint."""
+    try:
+        yield
+    except RedisError as exc:
+        raise RetryableError(f"Redis did not answer: {exc}") from exc
 
 
 def execute(
