@@ -59,6 +59,19 @@ HARD_CASES: list[dict[str, Any]] = [
             {"sku": "HARD-2-B", "ean": "4006381333962", "options": {"Gravure": "Non"}, "stock": 0},
         ],
     },
+    {  # apparel without gender nor age group: Google requires both for Apparel & Accessories
+        "sku": "HARD-3",
+        "ean": "4006381333979",
+        "title": "Robe portefeuille",
+        "brand": "Atelier",
+        "price": "49.90",
+        "status": "active",
+        "category": "Mode > Femme > Robes",
+        "description": "Robe en lin",
+        "bullet_points": ["Lin lavé"],
+        "images": ["https://cdn.example.com/hard-3.jpg"],
+        "attributes": {"url": "https://shop.example.com/p/hard-3"},
+    },
 ]
 OPTIONS = {
     "Amazon Listings Feed": {"seller_id": "A1PMEXPORTS"},
@@ -221,6 +234,13 @@ def test_google_contract(catalogue: Settings) -> None:
             declared = ("color", "size", "material", "pattern", "gender", "age_group")
             groups[group].append(tuple(item.findtext(f"{g}{name}") for name in declared))
     assert groups
+    for item in channel.iter("item"):  # gender and age group on every apparel item (Google: required)
+        if (item.findtext(f"{g}google_product_category") or "").startswith("Apparel & Accessories"):
+            assert item.findtext(f"{g}gender") in {"male", "female", "unisex"}, item.findtext(f"{g}id")
+            assert item.findtext(f"{g}age_group") in {"newborn", "infant", "toddler", "kids", "adult"}
+    hard_3 = Product.get(Product.sku == "HARD-3").id
+    rule, message = exclusions[hard_3]
+    assert rule == "required:gender" and "Apparel & Accessories" in message, message
     # an option Google has no attribute for cannot tell variants apart: excluded, naming the option
     assert any(rule == "mapping:attributes" and "Gravure" in message for rule, message in exclusions.values())
     for group, variants in groups.items():
