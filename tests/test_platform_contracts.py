@@ -10,6 +10,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -73,6 +74,13 @@ HARD_CASES: list[dict[str, Any]] = [
         "attributes": {"url": "https://shop.example.com/p/hard-3"},
     },
 ]
+# the price-included sales taxes the Odoo template names (the merchant creates them, or edits the template's map)
+ODOO_PRICE_INCLUDED_TAXES = {
+    "TVA 20% TTC": Decimal("20"),
+    "TVA 10% TTC": Decimal("10"),
+    "TVA 5.5% TTC": Decimal("5.5"),
+    "TVA 2.1% TTC": Decimal("2.1"),
+}
 OPTIONS = {
     "Amazon Listings Feed": {"seller_id": "A1PMEXPORTS"},
     "Amazon Flat File": {"category_template": AMAZON_CATEGORY_TEMPLATE},
@@ -83,7 +91,7 @@ REQUIREMENT_RULES = {
     "Shopify Standard": {"gtin", "positive", "max_length", "required", "min_completeness"},
     "WooCommerce Standard": {"gtin", "positive", "required", "min_completeness"},
     "PrestaShop Standard": {"gtin", "positive", "max_length", "required", "min_completeness"},
-    "Odoo Products": {"gtin", "required"},
+    "Odoo Products": {"gtin", "required", "enum"},
     "Google Shopping": {
         "gtin",
         "positive",
@@ -181,11 +189,24 @@ def test_odoo_contract(catalogue: Settings) -> None:
     check_exclusions("Odoo Products", exclusions)
     header, *body = rows_of(data, ",")
     ids = set()
+    odoo_taxes = ODOO_PRICE_INCLUDED_TAXES
     for row in (dict(zip(header, r, strict=True)) for r in body):
         # categ_id is a required many2one matched by complete name under the root category "All"
         assert row["categ_id"] == "All" or row["categ_id"].startswith("All / ")
         assert row["id"] not in ids and "\n" not in row["name"]
         ids.add(row["id"])
+        # the price Odoo shows back: list_price stored at the "Product Price" precision (2 decimals), and with a
+        # price-included tax (many2many by name, split on commas) the tax-included total is list_price itself
+        product = Product.get_by_id(int(row["id"].removeprefix("pm_exports.product_")))
+        assert "," not in row["taxes_id"]
+        rate = odoo_taxes[row["taxes_id"]] if row["taxes_id"] else Decimal(0)
+        assert rate == (product.tax_rate or Decimal(0)), row["id"]
+        if product.price is None:
+            assert row["list_price"] == "", row["id"]  # an ERP record may get its price later
+            continue
+        assert Decimal(row["list_price"]).quantize(Decimal("0.01")) == product.price, (row["id"], row["list_price"])
+    catalogue = Product.select().where(Product.status.in_(["active", "inactive"])).count()
+    assert len(ids) + len(exclusions) == catalogue
 
 
 @pytest.mark.parametrize("template", ["Amazon Listings Feed"])

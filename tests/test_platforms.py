@@ -52,9 +52,11 @@ GOOGLE_OPTIONS = {"options": {"link": "https://boutique.example.com"}}
 FLAT_FILE_OPTIONS = {"options": {"category_template": AMAZON_CATEGORY_TEMPLATE}}
 
 # Odoo's product.template fields an import can name (odoo/addons/product/models/product_template.py, plus
-# `id`, the external id column of every import; `is_storable` since Odoo 18, `detailed_type` before it).
+# `id`, the external id column of every import; `is_storable` since Odoo 18, `detailed_type` before it;
+# `taxes_id`, the sales taxes the account module adds in addons/account/models/product.py).
 ODOO_PRODUCT_TEMPLATE_FIELDS = {
     "id",
+    "taxes_id",
     "name",
     "default_code",
     "barcode",
@@ -730,8 +732,9 @@ def test_odoo_csv_uses_product_template_import_fields(catalog: Settings) -> None
         "PAN-28",
         "3760001200010",
     )
-    assert (pan["list_price"], pan["standard_price"], pan["categ_id"]) == (
-        "33.25",
+    assert (pan["list_price"], pan["taxes_id"], pan["standard_price"], pan["categ_id"]) == (
+        "39.90",  # tax-included, with a price-included tax: Odoo shows 39.90 back
+        "TVA 20% TTC",
         "15.20",
         "All / Maison / Cuisine / Poêles",
     )
