@@ -239,6 +239,9 @@ def test_amazon_flat_file_contract(catalogue: Settings) -> None:
     assert rows[0][0].startswith("TemplateType=")
     for row in (dict(zip(rows[2], r, strict=True)) for r in rows[3:]):
         assert row["feed_product_type"] and row["item_sku"] and "\n" not in row["item_name"]
+        if row["parent_child"] != "parent":  # buyable: a GTIN or the brand's exemption, as in the listings feed
+            assert row["external_product_id"] or row["supplier_declared_has_product_identifier_exemption"] == "Yes"
+    assert any(rule == "required:product identifier" for rule, _message in exclusions.values())
 
 
 def test_google_contract(catalogue: Settings) -> None:
