@@ -52,11 +52,9 @@ GOOGLE_OPTIONS = {"options": {"link": "https://boutique.example.com"}}
 FLAT_FILE_OPTIONS = {"options": {"category_template": AMAZON_CATEGORY_TEMPLATE}}
 
 # Odoo's product.template fields an import can name (odoo/addons/product/models/product_template.py, plus
-# `id`, the external id column of every import; `is_storable` since Odoo 18, `detailed_type` before it;
-# `taxes_id`, the sales taxes the account module adds in addons/account/models/product.py).
+# `id`, the external id column of every import; `is_storable` since Odoo 18, `detailed_type` before it).
 ODOO_PRODUCT_TEMPLATE_FIELDS = {
     "id",
-    "taxes_id",
     "name",
     "default_code",
     "barcode",
