@@ -79,7 +79,13 @@ PRODUCTS: list[dict[str, Any]] = [
         weight="0.2",
         mpn=None,
         category="Mode > Hauts",
-        attributes={"material": "Coton bio", "url": f"{SHOP}/tsh-bio", "amazon_gtin_exemption": True},
+        attributes={
+            "material": "Coton bio",
+            "gender": "mixte",
+            "age_group": "adulte",
+            "url": f"{SHOP}/tsh-bio",
+            "amazon_gtin_exemption": True,
+        },
         images=[f"{CDN}/tsh-bio-1.jpg", f"{CDN}/tsh-bio-2.jpg", f"{CDN}/tsh-bio-3.jpg"],
         variants=[
             {"sku": "TSH-BIO-S", "options": {"Taille": "S", "Couleur": "Blanc"}, "stock": 5},

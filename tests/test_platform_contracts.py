@@ -10,6 +10,7 @@ import io
 import json
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -59,7 +60,27 @@ HARD_CASES: list[dict[str, Any]] = [
             {"sku": "HARD-2-B", "ean": "4006381333962", "options": {"Gravure": "Non"}, "stock": 0},
         ],
     },
+    {  # apparel without gender nor age group: Google requires both for Apparel & Accessories
+        "sku": "HARD-3",
+        "ean": "4006381333979",
+        "title": "Robe portefeuille",
+        "brand": "Atelier",
+        "price": "49.90",
+        "status": "active",
+        "category": "Mode > Femme > Robes",
+        "description": "Robe en lin",
+        "bullet_points": ["Lin lavé"],
+        "images": ["https://cdn.example.com/hard-3.jpg"],
+        "attributes": {"url": "https://shop.example.com/p/hard-3"},
+    },
 ]
+# the price-included sales taxes the Odoo template names (the merchant creates them, or edits the template's map)
+ODOO_PRICE_INCLUDED_TAXES = {
+    "TVA 20% TTC": Decimal("20"),
+    "TVA 10% TTC": Decimal("10"),
+    "TVA 5.5% TTC": Decimal("5.5"),
+    "TVA 2.1% TTC": Decimal("2.1"),
+}
 OPTIONS = {
     "Amazon Listings Feed": {"seller_id": "A1PMEXPORTS"},
     "Amazon Flat File": {"category_template": AMAZON_CATEGORY_TEMPLATE},
@@ -70,7 +91,7 @@ REQUIREMENT_RULES = {
     "Shopify Standard": {"gtin", "positive", "max_length", "required", "min_completeness"},
     "WooCommerce Standard": {"gtin", "positive", "required", "min_completeness"},
     "PrestaShop Standard": {"gtin", "positive", "max_length", "required", "min_completeness"},
-    "Odoo Products": {"gtin", "required"},
+    "Odoo Products": {"gtin", "required", "enum"},
     "Google Shopping": {
         "gtin",
         "positive",
@@ -168,11 +189,24 @@ def test_odoo_contract(catalogue: Settings) -> None:
     check_exclusions("Odoo Products", exclusions)
     header, *body = rows_of(data, ",")
     ids = set()
+    odoo_taxes = ODOO_PRICE_INCLUDED_TAXES
     for row in (dict(zip(header, r, strict=True)) for r in body):
         # categ_id is a required many2one matched by complete name under the root category "All"
         assert row["categ_id"] == "All" or row["categ_id"].startswith("All / ")
         assert row["id"] not in ids and "\n" not in row["name"]
         ids.add(row["id"])
+        # the price Odoo shows back: list_price stored at the "Product Price" precision (2 decimals), and with a
+        # price-included tax (many2many by name, split on commas) the tax-included total is list_price itself
+        product = Product.get_by_id(int(row["id"].removeprefix("pm_exports.product_")))
+        assert "," not in row["taxes_id"]
+        rate = odoo_taxes[row["taxes_id"]] if row["taxes_id"] else Decimal(0)
+        assert rate == (product.tax_rate or Decimal(0)), row["id"]
+        if product.price is None:
+            assert row["list_price"] == "", row["id"]  # an ERP record may get its price later
+            continue
+        assert Decimal(row["list_price"]).quantize(Decimal("0.01")) == product.price, (row["id"], row["list_price"])
+    catalogue = Product.select().where(Product.status.in_(["active", "inactive"])).count()
+    assert len(ids) + len(exclusions) == catalogue
 
 
 @pytest.mark.parametrize("template", ["Amazon Listings Feed"])
@@ -205,6 +239,9 @@ def test_amazon_flat_file_contract(catalogue: Settings) -> None:
     assert rows[0][0].startswith("TemplateType=")
     for row in (dict(zip(rows[2], r, strict=True)) for r in rows[3:]):
         assert row["feed_product_type"] and row["item_sku"] and "\n" not in row["item_name"]
+        if row["parent_child"] != "parent":  # buyable: a GTIN or the brand's exemption, as in the listings feed
+            assert row["external_product_id"] or row["supplier_declared_has_product_identifier_exemption"] == "Yes"
+    assert any(rule == "required:product identifier" for rule, _message in exclusions.values())
 
 
 def test_google_contract(catalogue: Settings) -> None:
@@ -221,6 +258,13 @@ def test_google_contract(catalogue: Settings) -> None:
             declared = ("color", "size", "material", "pattern", "gender", "age_group")
             groups[group].append(tuple(item.findtext(f"{g}{name}") for name in declared))
     assert groups
+    for item in channel.iter("item"):  # gender and age group on every apparel item (Google: required)
+        if (item.findtext(f"{g}google_product_category") or "").startswith("Apparel & Accessories"):
+            assert item.findtext(f"{g}gender") in {"male", "female", "unisex"}, item.findtext(f"{g}id")
+            assert item.findtext(f"{g}age_group") in {"newborn", "infant", "toddler", "kids", "adult"}
+    hard_3 = Product.get(Product.sku == "HARD-3").id
+    rule, message = exclusions[hard_3]
+    assert rule == "required:gender" and "Apparel & Accessories" in message, message
     # an option Google has no attribute for cannot tell variants apart: excluded, naming the option
     assert any(rule == "mapping:attributes" and "Gravure" in message for rule, message in exclusions.values())
     for group, variants in groups.items():

@@ -59,6 +59,18 @@ def test_column_rules_name_an_existing_header_and_completeness_known_criteria() 
     assert spec.to_dict()["mappings"] == {"categories": {"Mode": "SHIRT"}}
 
 
+def test_a_conditional_column_rule_is_checked_on_save() -> None:
+    apparel = {"field": "mapped.category", "prefix": "Apparel & Accessories"}
+    ExportSpec.from_dict(spec_with(rules=[{"rule": "required", "column": "size", "when": apparel}]))
+    with pytest.raises(TemplateError, match="'when' applies to rules on a 'column'"):
+        ExportSpec.from_dict(spec_with(rules=[{"rule": "required", "field": "title", "when": apparel}]))
+    with pytest.raises(TemplateError, match="must be"):
+        ExportSpec.from_dict(spec_with(rules=[{"rule": "required", "column": "size", "when": {"field": "x"}}]))
+    with pytest.raises(TemplateError, match="prefix: a text or a list"):
+        bad = {"field": "mapped.category", "prefix": ["x"] * 51}
+        ExportSpec.from_dict(spec_with(rules=[{"rule": "required", "column": "size", "when": bad}]))
+
+
 def test_apply_maps_category_by_longest_path_options_values_and_theme() -> None:
     mappings = compile_mappings(
         check_mappings(

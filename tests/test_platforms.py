@@ -23,6 +23,7 @@ from jsonschema import Draft7Validator
 
 from engine.catalog.gtin import is_valid_gtin
 from engine.catalog.models import Product
+from engine.catalog.store import ensure_category_path
 from engine.errors import OutputError, TemplateError
 from engine.formats.amazon_json import AmazonJsonWriter
 from engine.formats.base import ColumnInfo
@@ -573,9 +574,9 @@ def test_amazon_feed_excludes_buyable_items_without_identifier_or_exemption_and_
     catalog: Settings,
 ) -> None:
     Product.update(attributes={"material": "Coton bio"}).where(Product.sku == "TSH-BIO").execute()
-    Product.update(asin=None).where(Product.sku == "PAN-28").execute()
-    mappings = {"categories": {"Mode": "SHIRT"}, "themes": {"size/color": "SIZE/COLOR"}, "required": ["category"]}
-    job, _result = export(catalog, "Amazon Listings Feed", mappings=mappings, **AMAZON_OPTIONS)
+    unmapped = ensure_category_path("Arts de la table > Verres")
+    Product.update(asin=None, category=unmapped).where(Product.sku == "PAN-28").execute()
+    job, _result = export(catalog, "Amazon Listings Feed", **AMAZON_OPTIONS)
     messages = {e.product_id: (e.rule, e.message) for e in JobExclusion.select().where(JobExclusion.job == job.id)}
     assert messages[2] == (
         "required:product identifier",
@@ -585,7 +586,7 @@ def test_amazon_feed_excludes_buyable_items_without_identifier_or_exemption_and_
     )
     assert messages[1] == (
         "mapping:category",
-        "no platform category is mapped for its categories (Maison > Cuisine > Poêles): add one to mappings.categories",
+        "no platform category is mapped for its categories (Arts de la table > Verres): add one to mappings.categories",
     )
 
 
@@ -729,8 +730,9 @@ def test_odoo_csv_uses_product_template_import_fields(catalog: Settings) -> None
         "PAN-28",
         "3760001200010",
     )
-    assert (pan["list_price"], pan["standard_price"], pan["categ_id"]) == (
-        "33.25",
+    assert (pan["list_price"], pan["taxes_id"], pan["standard_price"], pan["categ_id"]) == (
+        "39.90",  # tax-included, with a price-included tax: Odoo shows 39.90 back
+        "TVA 20% TTC",
         "15.20",
         "All / Maison / Cuisine / Poêles",
     )

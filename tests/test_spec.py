@@ -69,6 +69,29 @@ def test_overrides_merge_selection_and_options() -> None:
     assert spec.selection == {"statuses": ["active"]}  # the original is untouched
 
 
+def test_overrides_merge_mappings_key_by_key() -> None:
+    spec = ExportSpec.from_dict(
+        {
+            "format": "csv",
+            "columns": COLUMNS,
+            "mappings": {
+                "categories": {"Maison": "HOME", "Jardin": "LAWN_AND_GARDEN"},
+                "values": {"color": {"Noir": "Black"}, "gender": {"femme": "female"}},
+                "themes": {"size": "SIZE"},
+                "required": ["category", "theme"],
+            },
+        }
+    )
+    merged = spec.with_overrides(
+        {"mappings": {"categories": {"Maison": "KITCHEN"}, "values": {"color": {"Blanc": "White"}}, "required": []}}
+    )
+    assert merged.mappings["categories"] == {"Maison": "KITCHEN", "Jardin": "LAWN_AND_GARDEN"}
+    assert merged.mappings["values"] == {"color": {"Noir": "Black", "Blanc": "White"}, "gender": {"femme": "female"}}
+    assert merged.mappings["themes"] == {"size": "SIZE"}
+    assert merged.mappings["required"] == []
+    assert spec.mappings["categories"]["Maison"] == "HOME"  # the original is untouched
+
+
 RECORD = {
     "id": 1,
     "sku": "A",

@@ -279,6 +279,28 @@ def _check_gate(gate: Any, where: str) -> dict[str, float]:
     return out
 
 
+def _merged_mappings(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's mappings with `overrides` merged in: tables entry by entry (value maps per attribute), the
+    other keys (required, attribute_defaults) replaced."""
+    merged = copy.deepcopy(dict(base))
+    for key, value in overrides.items():
+        current = merged.get(key)
+        if key == "values" and isinstance(value, Mapping) and isinstance(current, Mapping):
+            merged[key] = {
+                **current,
+                **{a: {**(current.get(a) or {}), **t} if isinstance(t, Mapping) else t for a, t in value.items()},
+            }
+        elif (
+            key in {"categories", "attributes", "themes"}
+            and isinstance(value, Mapping)
+            and isinstance(current, Mapping)
+        ):
+            merged[key] = {**current, **value}
+        else:
+            merged[key] = value
+    return merged
+
+
 @dataclass
 class ExportSpec:
     format: str
@@ -374,11 +396,14 @@ class ExportSpec:
         }
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> ExportSpec:
-        """A new, validated spec with `overrides` applied (selection and options are merged key by key)."""
+        """A new, validated spec with `overrides` applied (selection and options are merged key by key; mappings
+        key by key too, and their tables (categories, attributes, values, themes) entry by entry)."""
         data = self.to_dict()
         for key, value in overrides.items():
             if key in {"selection", "options"} and isinstance(value, Mapping):
                 data[key] = {**data[key], **value}
+            elif key == "mappings" and isinstance(value, Mapping):
+                data[key] = _merged_mappings(data.get("mappings") or {}, value)
             else:
                 data[key] = value
         return ExportSpec.from_dict(data)

@@ -188,6 +188,8 @@ def compile_rules(rules: Sequence[Mapping[str, Any]]) -> CompiledRules:
         if kind not in FIELD_RULES:
             known = ", ".join(sorted(FIELD_RULES | {"min_completeness"}))
             raise TemplateError(f"unknown rule {kind!r} (known: {known})", label)
+        if "when" in rule and "column" not in rule:
+            raise TemplateError("'when' applies to rules on a 'column' (checked after the mappings)", label)
         if "column" in rule:
             out.column_rules.append((label, rule))  # checked on the mapped rows: compile_column_rules
             continue
@@ -214,6 +216,7 @@ class ColumnCheck:
     kinds: frozenset[str] | None  # row kinds the columns are limited to (None: every row)
     first: bool  # a column is (also) written on a product's first row
     check: Check  # called with {"value": first cell, "values": every cell}
+    applies: Callable[[Mapping[str, Any]], bool] | None = None  # the rule's `when` condition on the row
 
     def failure(self, values: Sequence[Any], row: Mapping[str, Any]) -> str | None:
         """The message when the row breaks the rule, None otherwise or when the column is not written there."""
@@ -221,6 +224,8 @@ class ColumnCheck:
             info = row.get("row") or {}
             if not ((self.first and info.get("first")) or info.get("kind") in self.kinds):
                 return None
+        if self.applies is not None and not self.applies(row):
+            return None
         cells = [values[i] for i in self.indexes]
         message = self.check({"value": cells[0], "values": cells})
         if message is None:
@@ -267,8 +272,46 @@ def compile_column_rules(rules: CompiledRules, columns: Sequence[Mapping[str, An
         else:
             listed = ", ".join(names)
             check = _any_filled(f"{display} is missing (one of {listed} is needed)")
-        out.append(ColumnCheck(f"{kind}:{display}", indexes, None if kinds is None else frozenset(kinds), first, check))
+        applies = None
+        if "when" in rule:
+            applies, condition = _when(rule["when"], f"{label}.when")
+            check = _explained(check, condition)
+        kinds_set = None if kinds is None else frozenset(kinds)
+        out.append(ColumnCheck(f"{kind}:{display}", indexes, kinds_set, first, check, applies))
     return out
+
+
+MAX_WHEN_PREFIXES = 50
+
+
+def _when(when: Any, label: str) -> tuple[Callable[[Mapping[str, Any]], bool], str]:
+    """A column rule's condition {"field": path, "prefix": text or [texts]}: the rule applies to the rows whose
+    field (e.g. mapped.category) starts with one of the prefixes; and the condition in words, for the message."""
+    if not isinstance(when, Mapping) or set(when) != {"field", "prefix"} or not isinstance(when["field"], str):
+        raise TemplateError('must be {"field": a field path, "prefix": a text or a list of texts}', label)
+    prefixes = [when["prefix"]] if isinstance(when["prefix"], str) else when["prefix"]
+    if (
+        not isinstance(prefixes, list)
+        or not 1 <= len(prefixes) <= MAX_WHEN_PREFIXES
+        or not all(isinstance(p, str) and 1 <= len(p) <= 500 for p in prefixes)
+    ):
+        raise TemplateError(f"prefix: a text or a list of 1 to {MAX_WHEN_PREFIXES} texts of 1 to 500 characters", label)
+    get = make_getter(parse_path(when["field"], label))
+    starts = tuple(prefixes)
+
+    def applies(row: Mapping[str, Any]) -> bool:
+        value = get(row if isinstance(row, dict) else dict(row))
+        return isinstance(value, str) and value.startswith(starts)
+
+    return applies, f"{when['field']} under {' or '.join(starts)}"
+
+
+def _explained(check: Check, condition: str) -> Check:
+    def explained(cell: dict[str, Any]) -> str | None:
+        message = check(cell)
+        return None if message is None else f"{message} (required when {condition})"
+
+    return explained
 
 
 def _any_filled(message: str) -> Check:
