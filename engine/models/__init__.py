@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from engine.catalog.models import CATALOG_MODELS
-from engine.models.auth import API_KEY_ROLES, ApiKey
+from engine.models.auth import API_KEY_ROLES, ROLE_RANK, ROLES, ApiKey, role_allows
 from engine.models.delta import DeltaPending, DeltaState
 from engine.models.integrations import DELIVERY_STATUSES, Delivery, Integration
 from engine.models.jobs import JOB_STATUSES, Artifact, ExportJob, JobExclusion, JobWarning
 from engine.models.system import Instance, SchemaVersion
 from engine.models.templates import Template, TemplateVersion
+from engine.models.users import AuditEntry, User
 
 ENGINE_MODELS = [
     SchemaVersion,
@@ -24,6 +25,8 @@ ENGINE_MODELS = [
     Instance,
     Integration,
     Delivery,
+    User,
+    AuditEntry,
 ]
 ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]
 
@@ -33,8 +36,11 @@ __all__ = [
     "DELIVERY_STATUSES",
     "ENGINE_MODELS",
     "JOB_STATUSES",
+    "ROLES",
+    "ROLE_RANK",
     "ApiKey",
     "Artifact",
+    "AuditEntry",
     "Delivery",
     "DeltaPending",
     "DeltaState",
@@ -46,4 +52,6 @@ __all__ = [
     "SchemaVersion",
     "Template",
     "TemplateVersion",
+    "User",
+    "role_allows",
 ]

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.models import ApiKey, Artifact, Delivery, ExportJob, Template, TemplateVersion
+from engine.models import ApiKey, Artifact, AuditEntry, Delivery, ExportJob, Template, TemplateVersion, User
 
 
 @dataclass(frozen=True)
@@ -254,3 +254,39 @@ class DeliveryView:
             "held_reason": self.held_reason,
             "receipts": [dict(r) for r in self.receipts],
         }
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A console user without the password hash."""
+
+    id: int
+    username: str
+    role: str
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+    locked_until: dt.datetime | None
+    disabled_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, u: User) -> UserView:
+        return cls(u.id, u.username, u.role, u.created_at, u.last_login_at, u.locked_until, u.disabled_at)
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """One entry of the audit log."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_name: str
+    before: Any
+    after: Any
+    message: str
+
+    @classmethod
+    def of(cls, e: AuditEntry) -> AuditView:
+        return cls(e.id, e.at, e.actor, e.action, e.object_type, e.object_name, e.before, e.after, e.message)
