@@ -11,7 +11,7 @@ SELLER_ID ?= DEMO-SELLER
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run export-all test test-fast test-quick lint format bench clean proto proto-check
+.PHONY: help setup run export-all test test-fast test-quick lint format bench clean proto proto-check screenshots
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,6 +65,10 @@ proto-check: setup ## Fail when the generated gRPC code is stale
 bench: setup ## Benchmarks: exports against raw floors, then gRPC + RQ against the CLI (BENCH_PRODUCTS=100000)
 	$(PY) bench/bench_export.py --products $(BENCH_PRODUCTS) --keep
 	$(PY) bench/bench_grpc.py --products $(BENCH_PRODUCTS) --keep
+
+screenshots: setup ## Drive the console in Chromium (browser tests) and keep a screenshot of each page in var/screenshots
+	PM_EXPORTS_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/pytest tests/test_console_browser.py -p no:xdist
+	@ls var/screenshots
 
 clean: ## Remove .venv and var/
 	rm -rf $(VENV) var

@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
                   template_folder="templates")
     )  # fmt: skip
     app.register_blueprint(auth.blueprint)
+    app.add_url_rule("/favicon.ico", "favicon", lambda: ("", 204))  # no icon; browsers ask for it anyway
     console = Admin(
         app,
         name="PM Exports",

@@ -16,7 +16,7 @@
       var event = JSON.parse(message.data);
       var percent = event.total ? Math.floor(100 * event.processed / event.total) : (event.status === "succeeded" ? 100 : 0);
       if (event.status === "succeeded") { percent = 100; }
-      element.querySelector('[data-role="bar"]').value = percent;
+      element.querySelector('[data-role="bar"]').setAttribute("value", percent);
       setText(element, "percent", percent + " %");
       if (event.rate) {
         var eta = event.eta ? " · " + Math.ceil(event.eta) + " s left" : "";
@@ -28,7 +28,8 @@
       if (FINAL.indexOf(event.status) >= 0) {
         source.close();
         element.setAttribute("data-final", event.status);
-        if (scope === document) { window.setTimeout(function () { window.location.reload(); }, 500); }
+        var files = document.querySelector('[data-role="show-files"]');
+        if (files) { files.hidden = false; }
       }
     });
     source.addEventListener("unavailable", function (message) {
