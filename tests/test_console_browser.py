@@ -53,9 +53,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _answers(url: str) -> bool:
+def _answers(address: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(f"http://{address}/login", timeout=2) as response:
             return bool(response.status == 200)
     except OSError:
         return False
@@ -82,7 +82,7 @@ def console_url(sqlite_db: Settings, redis_url: str) -> Iterator[str]:
     url = f"http://{address}"
     try:
         deadline = time.monotonic() + 30
-        while not _answers(f"{url}/login"):
+        while not _answers(address):
             assert console.poll() is None, f"the console exited with code {console.returncode}"
             assert time.monotonic() < deadline, "the console did not answer within 30 s"
             time.sleep(0.2)
@@ -166,5 +166,3 @@ def test_a_reader_finds_no_control_that_changes_anything(console_url, browser) -
     page.goto(f"{console_url}/jobs/")
     assert "/login" in page.url
     context.close()
-
-
