@@ -11,7 +11,7 @@ SELLER_ID ?= DEMO-SELLER
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run export-all test test-fast test-quick lint format bench bench-deliver clean proto proto-check
+.PHONY: help setup run export-all test test-fast test-quick lint format bench bench-deliver clean proto proto-check screenshots
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -68,6 +68,10 @@ bench: setup ## Benchmarks: exports against raw floors, then gRPC + RQ against t
 
 bench-deliver: setup ## Deliveries: a 200 MB file to SeaweedFS S3 and SFTP, against boto3 upload_file and paramiko put
 	$(PY) bench/bench_deliver.py --size-mb 200 --runs 3
+
+screenshots: setup ## Drive the console in Chromium (browser tests) and keep a screenshot of each page in var/screenshots
+	PM_EXPORTS_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/pytest tests/test_console_browser.py -p no:xdist
+	@ls var/screenshots
 
 clean: ## Remove .venv and var/
 	rm -rf $(VENV) var

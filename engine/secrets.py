@@ -61,7 +61,7 @@ def key_file(settings: Settings) -> Path:
     return settings.var_dir / KEY_FILE_NAME
 
 
-def _read_or_create_key_file(path: Path) -> bytes:
+def read_or_create_key_file(path: Path) -> bytes:
     try:
         return path.read_bytes().strip()
     except FileNotFoundError:
@@ -82,5 +82,5 @@ def secret_box(settings: Settings) -> SecretBox:
     if settings.secret_key:
         keys = [k.strip().encode() for k in settings.secret_key.split(",") if k.strip()]
     else:
-        keys = [_read_or_create_key_file(key_file(settings))]
+        keys = [read_or_create_key_file(key_file(settings))]
     return SecretBox(keys)

@@ -90,6 +90,23 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
     "PM_EXPORTS_S3_ACCESS_KEY_ID": ("s3_access_key_id", "", "Access key of the artifact store (empty: boto3's chain)"),
     "PM_EXPORTS_S3_SECRET_ACCESS_KEY": ("s3_secret_access_key", "", "Secret key of the artifact store"),
     "PM_EXPORTS_LINK_DAYS": ("link_days", "7", "Days a presigned download link stays valid (1 to 7)"),
+    "PM_EXPORTS_ADMIN_ADDRESS": ("admin_address", "127.0.0.1:8080", "Where `pm-exports admin` (the console) listens"),
+    "PM_EXPORTS_ADMIN_SESSION_KEY": (
+        "admin_session_key",
+        "",
+        "Key signing the console's session cookies and CSRF tokens; empty means a key file"
+        " `$PM_EXPORTS_VAR_DIR/admin-session.key` created with mode 0600",
+    ),
+    "PM_EXPORTS_ADMIN_SESSION_MINUTES": (
+        "admin_session_minutes",
+        "60",
+        "A console session idle for this long ends (5 to 1440)",
+    ),
+    "PM_EXPORTS_ADMIN_SECURE_COOKIES": (
+        "admin_secure_cookies",
+        "true",
+        "Send the console's cookies over HTTPS only (browsers also accept them from http://127.0.0.1 and localhost)",
+    ),
     "PM_EXPORTS_LOG_LEVEL": ("log_level", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR"),
     "PM_EXPORTS_LOG_FORMAT": (
         "log_format",
@@ -98,7 +115,7 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
     ),
 }
 
-_BOOL_FIELDS = {"images_allow_private_networks", "allow_private_networks"}
+_BOOL_FIELDS = {"images_allow_private_networks", "allow_private_networks", "admin_secure_cookies"}
 _INT_FIELDS = {
     "chunk_size",
     "xlsx_max_rows",
@@ -109,6 +126,7 @@ _INT_FIELDS = {
     "events_maxlen",
     "delivery_timeout",
     "link_days",
+    "admin_session_minutes",
 }
 XLSX_ROW_LIMIT = 1_048_576  # rows in one Excel sheet, header included
 
@@ -140,6 +158,10 @@ class Settings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = field(default="", repr=False)
     link_days: int = 7
+    admin_address: str = "127.0.0.1:8080"
+    admin_session_key: str = field(default="", repr=False)
+    admin_session_minutes: int = 60
+    admin_secure_cookies: bool = True
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -202,6 +224,8 @@ class Settings:
             raise ConfigError("PM_EXPORTS_DELIVERY_TIMEOUT must be between 1 and 3600 seconds")
         if not 1 <= settings.link_days <= 7:
             raise ConfigError("PM_EXPORTS_LINK_DAYS must be between 1 and 7 (the longest an S3 presigned link lasts)")
+        if not 5 <= settings.admin_session_minutes <= 1440:
+            raise ConfigError("PM_EXPORTS_ADMIN_SESSION_MINUTES must be between 5 and 1440")
         if settings.log_format not in {"auto", "json", "text"}:
             raise ConfigError("PM_EXPORTS_LOG_FORMAT must be auto, json or text")
         return settings

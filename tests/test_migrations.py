@@ -153,6 +153,11 @@ def insert_rows(db: Database, version: int) -> None:
         insert("delta_pending", id=1, job_id=1, product_id=1, content_hash="0" * 32)
     if version >= 4:
         insert("job_warning", id=1, job_id=1, product_id=1, kind="image", message="timeout")
+    if version >= 11:  # m0011_users
+        insert("console_user", id=1, username="ana", password_hash="scrypt:x", role="admin", created_at=NOW,
+               failed_logins=0)  # fmt: skip
+        insert("audit_entry", id=1, at=NOW, actor="ana", action="create", object_type="template", object_name="Mine",
+               message="")  # fmt: skip
 
 
 def row_counts(db: Database) -> dict[str, int]:

@@ -72,6 +72,16 @@ def test_a_killed_workers_forked_child_is_killed_and_reaped_and_stop_leaves_noth
     assert processes_in_sessions(stack.sessions) == []
 
 
+def login_page_answers(address: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{address}/login", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 class RunningStack:
     """`pm-exports run` as a subprocess; its output lines are collected by a thread."""
 
@@ -82,6 +92,7 @@ class RunningStack:
             "DATABASE_URL": "",
             "REDIS_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing there: the embedded Redis starts
             "PM_EXPORTS_GRPC_ADDRESS": f"127.0.0.1:{grpc_port}",
+            "PM_EXPORTS_ADMIN_ADDRESS": f"127.0.0.1:{free_port()}",
             "PM_EXPORTS_LOG_FORMAT": "json",
         }
         self.proc = subprocess.Popen(
@@ -132,6 +143,10 @@ def test_the_stack_restarts_a_killed_worker_and_leaves_no_process_after_ctrl_c(t
     assert stack.proc.poll() is None, stack.output()
     with socket.create_connection(("127.0.0.1", port), timeout=2):
         pass  # the banner came once the engine listened
+    console = stack.env["PM_EXPORTS_ADMIN_ADDRESS"]
+    assert f"Console:   http://{console}/" in stack.output()
+    assert "log in as 'admin' with the password " in stack.output(), "a fresh install gets a first admin"
+    wait_for(lambda: login_page_answers(console), 30, "the console to answer")
     services = children_of(stack.proc.pid)
     sessions = set(services)
     workers = [pid for pid in services if " worker " in cmdline(pid)]

@@ -113,9 +113,10 @@ def run() -> None:
 
 
 def _register_subcommands() -> None:
-    from engine.cli import catalog, export, integrations, jobs, notifications, rpc
+    from engine.cli import catalog, console, export, integrations, jobs, notifications, rpc
 
     catalog.register(main)
+    console.register(main)
     export.register(main)
     integrations.register(main)
     jobs.register(main)

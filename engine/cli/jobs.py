@@ -223,8 +223,8 @@ def _host_port(address: str) -> tuple[str, int]:
         raise click.ClickException(f"PM_EXPORTS_GRPC_ADDRESS: {address!r} is not host:port") from None
 
 
-def check_port_free(address: str) -> None:
-    """Fail with a clear message when something already listens on the engine's address."""
+def check_port_free(address: str, variable: str = "PM_EXPORTS_GRPC_ADDRESS") -> None:
+    """Fail with a clear message when something already listens on `address` (the setting `variable`)."""
     host, port = _host_port(address)
     if port == 0:
         return
@@ -236,7 +236,7 @@ def check_port_free(address: str) -> None:
         except OSError as exc:
             raise click.ClickException(
                 f"cannot listen on {address}: {exc.strerror or exc} (another `pm-exports run` or engine?); stop it "
-                "or set PM_EXPORTS_GRPC_ADDRESS"
+                f"or set {variable}"
             ) from None
 
 
@@ -269,15 +269,18 @@ def wait_until_listening(
 @pass_app
 @handle_errors
 def run(app: AppContext, workers: int, demo_products: int) -> None:
-    """Run the whole stack: database upgrade, demo catalogue, gRPC engine, workers and scheduler."""
+    """Run the whole stack: database upgrade, demo catalogue, gRPC engine, workers, scheduler and admin console."""
     from engine.catalog.demo import seed_demo
     from engine.catalog.models import Product
     from engine.services.setup import upgrade
+    from engine.services.users import ensure_first_admin
 
     settings = app.settings
     check_port_free(settings.grpc_address)
+    check_port_free(settings.admin_address, "PM_EXPORTS_ADMIN_ADDRESS")
     app.open_db(require_schema=False)
     upgrade(settings)
+    first_admin = ensure_first_admin()
     if demo_products and not Product.select().exists():
         click.echo(f"seeding a demo catalogue of {demo_products} products…")
         seed_demo(demo_products)
@@ -303,8 +306,14 @@ def run(app: AppContext, workers: int, demo_products: int) -> None:
         for n in range(workers):
             stack.start(f"worker-{n + 1}", ["worker", "--no-rq-scheduler"])
         stack.start("scheduler", ["scheduler"])
+        stack.start("console", ["admin"])
         if not stopping.is_set():
             click.echo(f"gRPC:      {settings.grpc_address} (health, reflection; API key required)")
+            click.echo(f"Console:   http://{settings.admin_address}/")
+            if first_admin is not None:
+                click.echo(f"           log in as {first_admin[0]!r} with the password {first_admin[1]} (shown once)")
+            else:
+                click.echo(f"           a user: {cli} users create NAME --role admin")
             click.echo(f"Workers:   {workers} (restarted if they die); scheduler running")
             click.echo(f"Exports:   {settings.export_dir.resolve()}")
             click.echo(f"API key:   {cli} apikey create --name me --role manager")

@@ -25,6 +25,7 @@ from engine.migrations import (
     m0008_job_owner,
     m0009_notifications,
     m0010_delivery_gate,
+    m0011_users,
 )
 from engine.migrations.ddl import run_frozen
 
@@ -51,6 +52,7 @@ MIGRATIONS = tuple(
         m0008_job_owner,
         m0009_notifications,
         m0010_delivery_gate,
+        m0011_users,
     )
 )
 LATEST_VERSION = MIGRATIONS[-1].version

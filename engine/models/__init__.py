@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from engine.catalog.models import CATALOG_MODELS
-from engine.models.auth import API_KEY_ROLES, ApiKey
+from engine.models.auth import API_KEY_ROLES, ROLE_RANK, ROLES, ApiKey, role_allows
 from engine.models.delta import DeltaPending, DeltaState
 from engine.models.integrations import DELIVERY_STATUSES, Delivery, Integration
 from engine.models.jobs import JOB_STATUSES, Artifact, ExportJob, JobExclusion, JobWarning
 from engine.models.notifications import NOTIFICATION_EVENTS, Notification
 from engine.models.system import Instance, SchemaVersion
 from engine.models.templates import Template, TemplateVersion
+from engine.models.users import AuditEntry, User
 
 ENGINE_MODELS = [
     SchemaVersion,
@@ -26,6 +27,8 @@ ENGINE_MODELS = [
     Integration,
     Delivery,
     Notification,
+    User,
+    AuditEntry,
 ]
 ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]
 
@@ -36,8 +39,11 @@ __all__ = [
     "ENGINE_MODELS",
     "JOB_STATUSES",
     "NOTIFICATION_EVENTS",
+    "ROLES",
+    "ROLE_RANK",
     "ApiKey",
     "Artifact",
+    "AuditEntry",
     "Delivery",
     "DeltaPending",
     "DeltaState",
@@ -50,4 +56,6 @@ __all__ = [
     "SchemaVersion",
     "Template",
     "TemplateVersion",
+    "User",
+    "role_allows",
 ]

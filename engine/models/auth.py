@@ -1,4 +1,4 @@
-"""Authentication tables: API keys for the gRPC engine."""
+"""Authentication: the roles shared by API keys and console users, and the API key table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,15 @@ from peewee import AutoField, CharField, DateTimeField
 
 from engine.catalog.models import BaseModel, utcnow
 
-API_KEY_ROLES = ("reader", "manager", "admin")
+# The one definition of the roles, lowest first, for both the gRPC API keys and the console's users.
+ROLES = ("reader", "manager", "admin")
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES, start=1)}
+API_KEY_ROLES = ROLES
+
+
+def role_allows(role: str, needed: str) -> bool:
+    """Whether `role` is `needed` or a higher one (an unknown role allows nothing)."""
+    return ROLE_RANK.get(role, 0) >= ROLE_RANK[needed]
 
 
 class ApiKey(BaseModel):

@@ -1,7 +1,7 @@
 """API keys of the gRPC API: create (the plaintext is shown once), authenticate, list, revoke, check roles.
 
 A key reads `pmx_<prefix>_<secret>`. Only its SHA-256 is stored; the prefix finds the row without revealing
-the key. Roles are ordered: reader < manager < admin.
+the key. Roles (engine.models.auth, shared with the console's users) are ordered: reader < manager < admin.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ import secrets
 from engine.catalog.models import utcnow
 from engine.errors import InvalidRequest, NotFound, PermissionDenied, Unauthenticated
 from engine.models import API_KEY_ROLES, ApiKey
+from engine.models.auth import ROLE_RANK, role_allows
 from engine.services.views import ApiKeyView
 
 KEY_SCHEME = "pmx"
-ROLE_RANK = {role: rank for rank, role in enumerate(API_KEY_ROLES, start=1)}
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)  # last_used_at is written at most this often per key
 
 
@@ -65,7 +65,7 @@ def authenticate(key: str | None) -> ApiKeyView:
 
 def require_role(key: ApiKeyView, role: str) -> None:
     """Raise PermissionDenied unless `key` has `role` or a higher one."""
-    if ROLE_RANK.get(key.role, 0) < ROLE_RANK[role]:
+    if not role_allows(key.role, role):
         raise PermissionDenied(f"API key {key.name!r} has the role {key.role}; this needs {role}")
 
 

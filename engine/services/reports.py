@@ -6,10 +6,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from peewee import Tuple
 
+from engine.errors import InvalidRequest
 from engine.models import JobExclusion, JobWarning
 
 
@@ -56,3 +59,26 @@ def _safe(text: str | None) -> str:
     from engine.formats.base import neutralise_formula
 
     return neutralise_formula(text) if text else ""
+
+
+@dataclass(frozen=True)
+class ReportLine:
+    product_id: int | None
+    sku: str
+    ean: str
+    rule: str  # the rule that excluded the product, or the kind of warning
+    message: str
+
+
+def report_lines(job_id: int, outcome: str, limit: int = 100) -> tuple[list[ReportLine], int]:
+    """The first `limit` excluded products (outcome "excluded") or warnings ("warning") of a job, and their count."""
+    if outcome not in {"excluded", "warning"}:
+        raise InvalidRequest(f"unknown outcome {outcome!r} (known: excluded, warning)", "outcome")
+    if not 1 <= limit <= 1000:
+        raise InvalidRequest("must be between 1 and 1000", "limit")
+    model: type[JobExclusion] | type[JobWarning] = JobExclusion if outcome == "excluded" else JobWarning
+    lines = [
+        ReportLine(product_id, sku or "", ean or "", rule, message)
+        for product_id, sku, ean, rule, message in islice(_pages(model, job_id, size=limit), limit)
+    ]
+    return lines, int(model.select().where(model.job == job_id).count())

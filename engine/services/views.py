@@ -8,7 +8,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.models import ApiKey, Artifact, Delivery, ExportJob, Notification, Template, TemplateVersion
+from engine.models import (
+    ApiKey,
+    Artifact,
+    AuditEntry,
+    Delivery,
+    ExportJob,
+    Notification,
+    Template,
+    TemplateVersion,
+    User,
+)
 
 
 @dataclass(frozen=True)
@@ -315,3 +325,39 @@ class NotificationView:
             "created_at": self.created_at.isoformat(),
             "read_at": self.read_at.isoformat() if self.read_at else None,
         }
+
+
+@dataclass(frozen=True)
+class UserView:
+    """A console user without the password hash."""
+
+    id: int
+    username: str
+    role: str
+    created_at: dt.datetime
+    last_login_at: dt.datetime | None
+    locked_until: dt.datetime | None
+    disabled_at: dt.datetime | None
+
+    @classmethod
+    def of(cls, u: User) -> UserView:
+        return cls(u.id, u.username, u.role, u.created_at, u.last_login_at, u.locked_until, u.disabled_at)
+
+
+@dataclass(frozen=True)
+class AuditView:
+    """One entry of the audit log."""
+
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str
+    object_type: str
+    object_name: str
+    before: Any
+    after: Any
+    message: str
+
+    @classmethod
+    def of(cls, e: AuditEntry) -> AuditView:
+        return cls(e.id, e.at, e.actor, e.action, e.object_type, e.object_name, e.before, e.after, e.message)

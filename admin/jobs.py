@@ -1,0 +1,189 @@
+"""Jobs: the filtered, paginated list; a job's detail (counters, live progress, report, deliveries, files); its
+progress as server-sent events; downloads checked against their SHA-256; run, cancel and retry by role."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Iterator
+from itertools import chain
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from flask import Response, abort, flash, redirect, request, url_for
+from flask_admin import expose
+from werkzeug.wrappers import Response as BaseResponse
+
+from admin.auth import needs_role
+from admin.base import ConsoleView, actor, settings
+from engine.errors import InvalidRequest, InvalidState, RetryableError
+from engine.jobs.events import TERMINAL
+from engine.models import JOB_STATUSES
+from engine.services import audit
+from engine.services.jobs import cancel_job, create_export, get_job, list_jobs, open_artifact, retry_job, watch_job
+from engine.services.reports import report_lines
+from engine.services.templates import list_templates
+
+PAGE_SIZE = 25
+REPORT_LINES = 100
+EVENT_STREAM_SECONDS = 300  # an event stream ends after this; the browser reconnects with Last-Event-ID
+HASH_CHUNK = 1024 * 1024
+_END: Any = object()
+
+
+def _date(name: str) -> dt.datetime | None:
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        raise InvalidRequest(f"{text!r} is not a date (YYYY-MM-DD)", name) from None
+
+
+def _job_summary(job: Any) -> dict[str, Any]:
+    return {"id": job.id, "status": job.status, "template": job.template_name, "processed": job.processed}
+
+
+class JobsView(ConsoleView):
+    @expose("/")
+    def index(self) -> str:
+        statuses = [s for s in request.args.getlist("status") if s]
+        template = (request.args.get("template") or "").strip() or None
+        token = request.args.get("page") or None
+        filter_error = ""
+        jobs: list[Any] = []
+        next_token = ""
+        try:
+            created_after, created_before = _date("from"), _date("to")
+            if created_before is not None:
+                created_before += dt.timedelta(days=1)  # "to" includes that day
+            jobs, next_token = list_jobs(
+                statuses=statuses,
+                template=template,
+                created_after=created_after,
+                created_before=created_before,
+                page_size=PAGE_SIZE,
+                page_token=token,
+            )
+        except InvalidRequest as exc:
+            filter_error = str(exc)
+        args: dict[str, Any] = {k: request.args.getlist(k) for k in request.args if k != "page"}
+        return self.render(
+            "console/jobs.html",
+            jobs=jobs,
+            statuses=JOB_STATUSES,
+            chosen_statuses=statuses,
+            templates=[t.name for t in list_templates()],
+            chosen_template=template or "",
+            date_from=request.args.get("from", ""),
+            date_to=request.args.get("to", ""),
+            filter_error=filter_error,
+            next_url=url_for(".index", page=next_token, **args) if next_token else "",
+            first_url=url_for(".index", **args) if token else "",
+        )
+
+    @expose("/<int:job_id>")
+    def detail(self, job_id: int) -> str:
+        job = get_job(job_id)
+        excluded, excluded_count = report_lines(job_id, "excluded", REPORT_LINES)
+        warnings, warning_count = report_lines(job_id, "warning", REPORT_LINES)
+        return self.render(
+            "console/job.html",
+            job=job,
+            finished=job.status in TERMINAL,
+            excluded=excluded,
+            excluded_count=excluded_count,
+            warnings=warnings,
+            warning_count=warning_count,
+            report_limit=REPORT_LINES,
+        )
+
+    @expose("/<int:job_id>/events")
+    def events(self, job_id: int) -> BaseResponse:
+        """The job's progress as server-sent events; `Last-Event-ID` (or ?after=) resumes after that seq."""
+        raw = request.headers.get("Last-Event-ID") or request.args.get("after") or "0"
+        if not raw.isdigit() or len(raw) > 18:
+            abort(400, description=f"Last-Event-ID: {raw[:40]!r} is not an event number")
+        deadline = time.monotonic() + EVENT_STREAM_SECONDS
+        stream = iter(watch_job(settings(), job_id, int(raw), stop=lambda: time.monotonic() > deadline))
+        try:
+            first = next(stream, _END)
+        except RetryableError as exc:
+            abort(503, description=str(exc))
+        if first is _END:
+            return BaseResponse(status=204)  # nothing left to see: EventSource stops reconnecting
+
+        def generate() -> Iterator[str]:
+            yield "retry: 2000\n\n"
+            try:
+                for event in chain([first], stream):
+                    if event is None:
+                        yield ": idle\n\n"
+                        continue
+                    yield f"id: {event['seq']}\nevent: progress\ndata: {orjson.dumps(event).decode()}\n\n"
+                    if event.get("status") in TERMINAL:
+                        return
+            except RetryableError as exc:
+                yield f"event: unavailable\ndata: {orjson.dumps({'message': str(exc)}).decode()}\n\n"
+
+        return Response(
+            generate(), mimetype="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+        )
+
+    @expose("/<int:job_id>/files/<int:artifact_id>")
+    def download(self, job_id: int, artifact_id: int) -> BaseResponse:
+        """The file, streamed after its content was checked against the SHA-256 recorded when it was written."""
+        view, handle = open_artifact(settings(), job_id, artifact_id)
+        digest = hashlib.sha256()
+        with handle:
+            while chunk := handle.read(HASH_CHUNK):
+                digest.update(chunk)
+        if digest.hexdigest() != view.sha256:
+            raise InvalidState(f"{view.name} does not match its SHA-256 any more (the stored file changed): not sent")
+        view, handle = open_artifact(settings(), job_id, artifact_id)
+
+        def stream() -> Iterator[bytes]:
+            with handle:
+                while chunk := handle.read(HASH_CHUNK):
+                    yield chunk
+
+        headers = {
+            "Content-Disposition": f"attachment; filename*=UTF-8''{quote(view.name)}",
+            "Content-Length": str(view.size),
+            "ETag": f'"{view.sha256}"',
+            "Repr-Digest": f"sha-256=:{base64.b64encode(bytes.fromhex(view.sha256)).decode()}:",
+            "Cache-Control": "no-store",
+        }
+        return Response(stream(), mimetype=view.content_type, headers=headers, direct_passthrough=True)
+
+    @expose("/run", methods=["POST"])
+    @needs_role("manager")
+    def run(self) -> BaseResponse:
+        template = (request.form.get("template") or "").strip()
+        if not template:
+            raise InvalidRequest("choose a template", "template")
+        job = create_export(settings(), template, requested_by=actor(), inline_allowed=False)
+        audit.record(actor(), "run", "job", str(job.id), after=_job_summary(job), message=f"export of {template}")
+        flash(f"Export job {job.id} of {template!r} created.", "success")
+        return redirect(url_for(".detail", job_id=job.id))
+
+    @expose("/<int:job_id>/cancel", methods=["POST"])
+    @needs_role("manager")
+    def cancel(self, job_id: int) -> BaseResponse:
+        before = get_job(job_id)
+        job = cancel_job(settings(), job_id)
+        audit.record(actor(), "cancel", "job", str(job_id), before=_job_summary(before), after=_job_summary(job))
+        flash(f"Job {job_id} is {job.status}.", "info")
+        return redirect(url_for(".detail", job_id=job_id))
+
+    @expose("/<int:job_id>/retry", methods=["POST"])
+    @needs_role("manager")
+    def retry(self, job_id: int) -> BaseResponse:
+        job = retry_job(settings(), job_id, requested_by=actor())
+        audit.record(actor(), "retry", "job", str(job_id), after=_job_summary(job), message=f"as job {job.id}")
+        flash(f"Job {job_id} runs again as job {job.id}.", "success")
+        return redirect(url_for(".detail", job_id=job.id))

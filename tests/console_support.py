@@ -1,0 +1,41 @@
+"""Helpers of the console tests: an app on the test's database and Redis, users of each role, CSRF-aware login."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from admin import create_app
+from engine.services.users import create_user
+from engine.settings import Settings
+
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
+
+
+def console_app(settings: Settings, **changes: Any) -> Flask:
+    """The console on the test's (already open) database: plain-HTTP cookies, a fixed session key."""
+    values = {"admin_secure_cookies": False, "admin_session_key": "test-session-key", **changes}
+    app = create_app(settings.with_(**values), open_db=False)
+    app.config["TESTING"] = True
+    return app
+
+
+def make_users() -> None:
+    for role in ("reader", "manager", "admin"):
+        create_user(role, role, PASSWORD)
+
+
+def csrf_token(client: FlaskClient, path: str = "/login") -> str:
+    page = client.get(path)
+    match = CSRF.search(page.get_data(as_text=True))
+    assert match, f"no CSRF token in {path}"
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    token = csrf_token(client)
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
