@@ -23,6 +23,7 @@ from engine.migrations import (
     m0006_delta_variant_skus,
     m0007_integrations,
     m0008_job_owner,
+    m0009_schedules,
 )
 from engine.migrations.ddl import run_frozen
 
@@ -47,6 +48,7 @@ MIGRATIONS = tuple(
         m0006_delta_variant_skus,
         m0007_integrations,
         m0008_job_owner,
+        m0009_schedules,
     )
 )
 LATEST_VERSION = MIGRATIONS[-1].version

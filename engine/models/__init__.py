@@ -7,6 +7,7 @@ from engine.models.auth import API_KEY_ROLES, ApiKey
 from engine.models.delta import DeltaPending, DeltaState
 from engine.models.integrations import DELIVERY_STATUSES, Delivery, Integration
 from engine.models.jobs import JOB_STATUSES, Artifact, ExportJob, JobExclusion, JobWarning
+from engine.models.schedules import SCHEDULE_RUN_STATUSES, Schedule, ScheduleRun
 from engine.models.system import Instance, SchemaVersion
 from engine.models.templates import Template, TemplateVersion
 
@@ -24,6 +25,8 @@ ENGINE_MODELS = [
     Instance,
     Integration,
     Delivery,
+    Schedule,
+    ScheduleRun,
 ]
 ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]
 
@@ -33,6 +36,7 @@ __all__ = [
     "DELIVERY_STATUSES",
     "ENGINE_MODELS",
     "JOB_STATUSES",
+    "SCHEDULE_RUN_STATUSES",
     "ApiKey",
     "Artifact",
     "Delivery",
@@ -43,6 +47,8 @@ __all__ = [
     "Integration",
     "JobExclusion",
     "JobWarning",
+    "Schedule",
+    "ScheduleRun",
     "SchemaVersion",
     "Template",
     "TemplateVersion",
