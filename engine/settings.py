@@ -90,6 +90,11 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
     "PM_EXPORTS_S3_ACCESS_KEY_ID": ("s3_access_key_id", "", "Access key of the artifact store (empty: boto3's chain)"),
     "PM_EXPORTS_S3_SECRET_ACCESS_KEY": ("s3_secret_access_key", "", "Secret key of the artifact store"),
     "PM_EXPORTS_LINK_DAYS": ("link_days", "7", "Days a presigned download link stays valid (1 to 7)"),
+    "PM_EXPORTS_DEFAULT_TIMEZONE": (
+        "default_timezone",
+        "Europe/Paris",
+        "IANA time zone of a schedule created without one (its times are wall-clock times there)",
+    ),
     "PM_EXPORTS_LOG_LEVEL": ("log_level", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR"),
     "PM_EXPORTS_LOG_FORMAT": (
         "log_format",
@@ -111,6 +116,12 @@ _INT_FIELDS = {
     "link_days",
 }
 XLSX_ROW_LIMIT = 1_048_576  # rows in one Excel sheet, header included
+
+
+def _is_time_zone(name: str) -> bool:
+    from zoneinfo import available_timezones
+
+    return name == "UTC" or name in available_timezones()
 
 
 @dataclass(frozen=True)
@@ -140,6 +151,7 @@ class Settings:
     s3_access_key_id: str = ""
     s3_secret_access_key: str = field(default="", repr=False)
     link_days: int = 7
+    default_timezone: str = "Europe/Paris"
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -202,6 +214,8 @@ class Settings:
             raise ConfigError("PM_EXPORTS_DELIVERY_TIMEOUT must be between 1 and 3600 seconds")
         if not 1 <= settings.link_days <= 7:
             raise ConfigError("PM_EXPORTS_LINK_DAYS must be between 1 and 7 (the longest an S3 presigned link lasts)")
+        if not _is_time_zone(settings.default_timezone):
+            raise ConfigError(f"PM_EXPORTS_DEFAULT_TIMEZONE: unknown time zone {settings.default_timezone!r}")
         if settings.log_format not in {"auto", "json", "text"}:
             raise ConfigError("PM_EXPORTS_LOG_FORMAT must be auto, json or text")
         return settings

@@ -1,12 +1,13 @@
-"""The scheduler process: a tick every 30 s calling the services' maintenance duties (daily maintenance, the watch
-over abandoned, waiting and lost jobs; the first tick at start), and RQ's scheduler in a thread of this process
-(it queues the delayed retries again), so that no forked child is left behind. Recurring exports (schedules) come
-with a later issue."""
+"""The scheduler process: every second it fires the due schedules (recurring exports, through the services), every
+30 s it calls the maintenance duties (daily maintenance, the watch over abandoned, waiting and lost jobs; the first
+tick at start), and RQ's scheduler runs in a thread of this process (it queues the delayed retries again), so that no
+forked child is left behind. Several scheduler processes may run at once: each duty is guarded against doing twice."""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from redis.exceptions import RedisError
 from rq.scheduler import RQScheduler
@@ -18,6 +19,7 @@ from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 30
+SCHEDULE_TICK_SECONDS = 1.0
 RQ_SCHEDULER_INTERVAL = 1.0
 
 
@@ -45,18 +47,22 @@ def run_rq_scheduler(settings: Settings, stop: threading.Event, interval: float 
             log.warning("RQ scheduler: could not release its locks (they expire by themselves)")
 
 
-def run_scheduler(settings: Settings, stop: threading.Event) -> None:
+def run_scheduler(settings: Settings, stop: threading.Event, schedule_tick: float = SCHEDULE_TICK_SECONDS) -> None:
     rq_thread = threading.Thread(target=run_rq_scheduler, args=(settings, stop), name="rq-scheduler", daemon=True)
     rq_thread.start()
+    next_maintenance = time.monotonic()
     try:
         while not stop.is_set():
             try:
                 with connection():
-                    maintenance.enqueue_daily_maintenance(settings)
-                    maintenance.watch(settings)
+                    if time.monotonic() >= next_maintenance:
+                        next_maintenance = time.monotonic() + TICK_SECONDS
+                        maintenance.enqueue_daily_maintenance(settings)
+                        maintenance.watch(settings)
+                    maintenance.fire_schedules(settings)
             except Exception:
                 log.exception("scheduler tick failed; trying again at the next one")
-            stop.wait(TICK_SECONDS)
+            stop.wait(schedule_tick)
     finally:
         stop.set()
         rq_thread.join(timeout=10)

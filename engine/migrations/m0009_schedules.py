@@ -3,7 +3,7 @@ export_job.schedule_id and due_at link a job to the schedule and due time it run
 
 from __future__ import annotations
 
-from peewee import DateTimeField, Database, IntegerField
+from peewee import Database, DateTimeField, IntegerField
 from playhouse.migrate import SchemaMigrator, migrate
 
 from engine.migrations.ddl import add_column, run_frozen
