@@ -15,6 +15,7 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import croniter
@@ -29,7 +30,6 @@ DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 _MAX_CANDIDATES = 5000  # wall-clock candidates tried for one next fire time (a cron that never fires stops here)
-_LOOKBACK = dt.timedelta(hours=3)  # candidates whose wall time precedes `after` but resolve after it (DST gaps)
 
 
 @dataclass(frozen=True)
@@ -65,8 +65,10 @@ def _cron_error(expression: str, field: str) -> InvalidRequest:
     return InvalidRequest(f"invalid cron expression {expression!r}", field)
 
 
+@lru_cache(maxsize=4096)
 def parse_frequency(text: str, field: str = "frequency") -> Frequency:
-    """Parse and validate a frequency; InvalidRequest names the field and what is wrong."""
+    """Parse and validate a frequency (cached: the scheduler parses the same few texts again and again);
+    InvalidRequest names the field and what is wrong."""
     words = str(text or "").strip().split()
     if not words:
         raise InvalidRequest("is required (daily HH:MM, weekly DAYS HH:MM, monthly N|last HH:MM, every N minutes|"
@@ -183,7 +185,9 @@ def next_fire(frequency: Frequency, tz: ZoneInfo, after: dt.datetime) -> dt.date
         step = frequency.minutes * 60
         seconds = int(after.timestamp()) // step * step + step
         return dt.datetime.fromtimestamp(seconds, UTC)
-    start = (after.astimezone(tz).replace(tzinfo=None) - _LOOKBACK).replace(second=0, microsecond=0)
+    # a wall time before `after`'s own never resolves after it (a gap's wall times all lie after the instants
+    # before the gap), so the candidates start at `after`'s minute
+    start = after.astimezone(tz).replace(tzinfo=None, second=0, microsecond=0)
     try:
         for n, wall in enumerate(_wall_candidates(frequency, start)):
             instant = resolve_wall_time(wall, tz)
