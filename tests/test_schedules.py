@@ -261,3 +261,34 @@ def test_a_schedule_whose_template_was_deleted_fails_clearly_and_pauses(env: Set
     assert paused.status == "paused"
     view = schedules.get_schedule("feed")
     assert not view.enabled and "Mine" in (view.paused_reason or "")
+
+
+def test_the_command_line_manages_schedules_with_the_same_errors(env: Settings) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli import main
+
+    variables = {"PM_EXPORTS_VAR_DIR": str(env.var_dir), "REDIS_URL": env.redis_url, "DATABASE_URL": ""}
+
+    def cli(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(main, list(args), env=variables, catch_exceptions=False)
+        assert result.exit_code == code, result.output
+        return result.output
+
+    out = cli("schedules", "create", "feed", "--template", "Standard CSV", "--frequency", "weekly mon 06:00")
+    assert "weekly mon 06:00 (Europe/Paris), enabled" in out
+    bad = cli("schedules", "create", "x", "--template", "Standard CSV", "--frequency", "cron 61 * * * *", code=2)
+    assert "frequency: invalid cron expression '61 * * * *': minute must be 0-59" in bad
+    assert "unknown time zone 'Nowhere'" in cli(
+        "schedules", "create", "x", "--template", "Standard CSV", "--frequency", "daily 06:00", "--timezone",
+        "Nowhere", code=2,
+    )  # fmt: skip
+    assert "CET" in cli("schedules", "next", "feed", "--count", "2") or "CEST" in cli("schedules", "next", "feed")
+    job_id = int(cli("schedules", "run-now", "feed").split("#")[1].split()[0])
+    assert f"#{job_id}\tqueued" in cli("jobs", "list", "--schedule", "feed")
+    assert "manual" in cli("schedules", "runs", "feed")
+    assert "paused (paused by request)" in cli("schedules", "pause", "feed")
+    assert "enabled" in cli("schedules", "resume", "feed")
+    assert "every 2 hours" in cli("schedules", "update", "feed", "--frequency", "every 2 hours")
+    cli("schedules", "delete", "feed")
+    assert "no schedule named 'feed'" in cli("schedules", "show", "feed", code=2)

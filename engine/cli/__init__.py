@@ -113,13 +113,14 @@ def run() -> None:
 
 
 def _register_subcommands() -> None:
-    from engine.cli import catalog, export, integrations, jobs, rpc
+    from engine.cli import catalog, export, integrations, jobs, rpc, schedules
 
     catalog.register(main)
     export.register(main)
     integrations.register(main)
     jobs.register(main)
     rpc.register(main)
+    schedules.register(main)
 
 
 _register_subcommands()
