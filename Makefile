@@ -11,7 +11,7 @@ SELLER_ID ?= DEMO-SELLER
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run export-all test test-fast test-quick lint format bench clean proto proto-check
+.PHONY: help setup run export-all test test-fast test-quick lint format bench bench-schedules clean proto proto-check
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ proto-check: setup ## Fail when the generated gRPC code is stale
 bench: setup ## Benchmarks: exports against raw floors, then gRPC + RQ against the CLI (BENCH_PRODUCTS=100000)
 	$(PY) bench/bench_export.py --products $(BENCH_PRODUCTS) --keep
 	$(PY) bench/bench_grpc.py --products $(BENCH_PRODUCTS) --keep
+
+bench-schedules: setup ## Benchmark: 10,000 schedules, p95 lag of the due ones after their due time, CPU per tick
+	$(PY) bench/bench_schedules.py
 
 clean: ## Remove .venv and var/
 	rm -rf $(VENV) var

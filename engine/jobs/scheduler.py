@@ -1,7 +1,8 @@
-"""The scheduler process: every second it fires the due schedules (recurring exports, through the services), every
-30 s it calls the maintenance duties (daily maintenance, the watch over abandoned, waiting and lost jobs; the first
-tick at start), and RQ's scheduler runs in a thread of this process (it queues the delayed retries again), so that no
-forked child is left behind. Several scheduler processes may run at once: each duty is guarded against doing twice."""
+"""The scheduler process: every second (or at the next due time, when sooner) it fires the due schedules (recurring
+exports, through the services), every 30 s it calls the maintenance duties (daily maintenance, the watch over
+abandoned, waiting and lost jobs; the first tick at start), and RQ's scheduler runs in a thread of this process (it
+queues the delayed retries again), so that no forked child is left behind. Several scheduler processes may run at
+once: each duty is guarded against being done twice."""
 
 from __future__ import annotations
 
@@ -59,10 +60,12 @@ def run_scheduler(settings: Settings, stop: threading.Event, schedule_tick: floa
                         next_maintenance = time.monotonic() + TICK_SECONDS
                         maintenance.enqueue_daily_maintenance(settings)
                         maintenance.watch(settings)
-                    maintenance.fire_schedules(settings)
+                    report = maintenance.fire_schedules(settings)
+                wait = schedule_tick if report.next_due_in is None else min(schedule_tick, report.next_due_in)
             except Exception:
                 log.exception("scheduler tick failed; trying again at the next one")
-            stop.wait(schedule_tick)
+                wait = schedule_tick
+            stop.wait(wait)  # until the next due time when it comes within a tick
     finally:
         stop.set()
         rq_thread.join(timeout=10)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 
 from engine.catalog.models import utcnow
 from engine.db import current_database
@@ -306,6 +306,7 @@ class TickReport:
     settled: int = 0
     retried: int = 0
     paused: int = 0
+    next_due_in: float | None = None  # seconds until the next due time (None: nothing scheduled)
 
 
 def _notify_event(schedule: Schedule, event: str, message: str) -> None:
@@ -438,6 +439,9 @@ def fire_due(settings: Settings, now: dt.datetime | None = None, *, limit: int =
             _fire_schedule(settings, schedule, now, report)
         except Exception:
             log.exception("schedule %s could not be fired; trying again at the next tick", schedule.name)
+    soonest = Schedule.select(fn.MIN(Schedule.next_run_at)).where(Schedule.enabled == True).scalar()  # noqa: E712
+    if soonest is not None:
+        report.next_due_in = max(0.0, (soonest - utcnow()).total_seconds())
     return report
 
 
@@ -548,4 +552,5 @@ def tick(settings: Settings, now: dt.datetime | None = None) -> TickReport:
     start_retries(settings, now, report)
     fired = fire_due(settings, now)
     report.fired, report.skipped, report.paused = fired.fired, fired.skipped, report.paused + fired.paused
+    report.next_due_in = fired.next_due_in
     return report
