@@ -233,6 +233,16 @@ def test_a_failed_run_retries_then_the_schedule_pauses_after_k_failures_and_resu
     )  # fmt: skip
 
 
+def test_a_claimed_run_whose_job_never_came_ends_failed_with_the_reason(env: Settings) -> None:
+    make(env)
+    schedule = Schedule.get(Schedule.name == "feed")
+    claimed = dt.datetime.now(UTC).replace(tzinfo=None) - dt.timedelta(minutes=6)
+    ScheduleRun.create(schedule=schedule, due_at=T0, trigger="due", status="queued", created_at=claimed)
+    schedules.settle_runs(env)
+    (run,) = schedules.list_runs("feed")
+    assert run.status == "failed" and "the scheduler stopped before creating it" in (run.reason or "")
+
+
 def test_run_now_makes_a_job_without_moving_the_next_due_time(env: Settings) -> None:
     make(env)
     before = schedules.get_schedule("feed").next_run_at

@@ -51,6 +51,7 @@ MAX_RUNS_PAGE = 500
 FIRE_BATCH = 500  # due schedules fired per tick at most (the rest at the next tick, a second later)
 MISSED_GRACE = dt.timedelta(seconds=60)  # a due time older than this when fired was missed (no scheduler ran)
 MAX_DUE_SCAN = 10_000  # due times counted for one schedule after a downtime
+ORPHANED_AFTER = dt.timedelta(minutes=5)  # a claimed run still without its job this long after is given up
 # whether this engine's export spec carries a notifications policy (the deliveries issue adds it)
 SPEC_HAS_NOTIFICATIONS = "notifications" in {f.name for f in fields(ExportSpec)}
 EDITABLE = (
@@ -514,7 +515,20 @@ def settle_runs(settings: Settings, report: TickReport | None = None) -> TickRep
             changes[counter] = counter + 1
             changes[Schedule.consecutive_failures] = 0
         Schedule.update(changes).where(Schedule.id == schedule.id).execute()
+    _give_up_orphaned_runs()
     return report
+
+
+def _give_up_orphaned_runs() -> None:
+    """Runs claimed by a scheduler that stopped before creating their job (or whose job was deleted) end failed
+    with the reason, rather than staying queued for ever."""
+    orphaned = (
+        (ScheduleRun.status == "queued")
+        & ScheduleRun.job.is_null()
+        & (ScheduleRun.created_at < utcnow() - ORPHANED_AFTER)
+    )
+    reason = "no job: the scheduler stopped before creating it, or the job was deleted"
+    ScheduleRun.update(status="failed", reason=reason).where(orphaned).execute()
 
 
 def start_retries(settings: Settings, now: dt.datetime | None = None, report: TickReport | None = None) -> TickReport:
