@@ -11,7 +11,7 @@ SELLER_ID ?= DEMO-SELLER
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run export-all test test-fast test-quick lint format bench bench-deliver clean proto proto-check screenshots
+.PHONY: help setup run export-all test test-fast test-quick lint format bench bench-deliver bench-schedules clean proto proto-check screenshots
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench-deliver: setup ## Deliveries: a 200 MB file to SeaweedFS S3 and SFTP, agai
 screenshots: setup ## Drive the console in Chromium (browser tests) and keep a screenshot of each page in var/screenshots
 	PM_EXPORTS_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/pytest tests/test_console_browser.py -p no:xdist
 	@ls var/screenshots
+
+bench-schedules: setup ## Benchmark: 10,000 schedules, p95 lag of the due ones after their due time, CPU per tick
+	$(PY) bench/bench_schedules.py
 
 clean: ## Remove .venv and var/
 	rm -rf $(VENV) var

@@ -107,6 +107,11 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
         "true",
         "Send the console's cookies over HTTPS only (browsers also accept them from http://127.0.0.1 and localhost)",
     ),
+    "PM_EXPORTS_DEFAULT_TIMEZONE": (
+        "default_timezone",
+        "Europe/Paris",
+        "IANA time zone of a schedule created without one (its times are wall-clock times there)",
+    ),
     "PM_EXPORTS_LOG_LEVEL": ("log_level", "INFO", "Log level: DEBUG, INFO, WARNING, ERROR"),
     "PM_EXPORTS_LOG_FORMAT": (
         "log_format",
@@ -129,6 +134,12 @@ _INT_FIELDS = {
     "admin_session_minutes",
 }
 XLSX_ROW_LIMIT = 1_048_576  # rows in one Excel sheet, header included
+
+
+def _is_time_zone(name: str) -> bool:
+    from zoneinfo import available_timezones
+
+    return name == "UTC" or name in available_timezones()
 
 
 @dataclass(frozen=True)
@@ -162,6 +173,7 @@ class Settings:
     admin_session_key: str = field(default="", repr=False)
     admin_session_minutes: int = 60
     admin_secure_cookies: bool = True
+    default_timezone: str = "Europe/Paris"
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -226,6 +238,8 @@ class Settings:
             raise ConfigError("PM_EXPORTS_LINK_DAYS must be between 1 and 7 (the longest an S3 presigned link lasts)")
         if not 5 <= settings.admin_session_minutes <= 1440:
             raise ConfigError("PM_EXPORTS_ADMIN_SESSION_MINUTES must be between 5 and 1440")
+        if not _is_time_zone(settings.default_timezone):
+            raise ConfigError(f"PM_EXPORTS_DEFAULT_TIMEZONE: unknown time zone {settings.default_timezone!r}")
         if settings.log_format not in {"auto", "json", "text"}:
             raise ConfigError("PM_EXPORTS_LOG_FORMAT must be auto, json or text")
         return settings

@@ -113,7 +113,7 @@ def run() -> None:
 
 
 def _register_subcommands() -> None:
-    from engine.cli import catalog, console, export, integrations, jobs, notifications, rpc
+    from engine.cli import catalog, console, export, integrations, jobs, notifications, rpc, schedules
 
     catalog.register(main)
     console.register(main)
@@ -122,6 +122,7 @@ def _register_subcommands() -> None:
     jobs.register(main)
     notifications.register(main)
     rpc.register(main)
+    schedules.register(main)
 
 
 _register_subcommands()

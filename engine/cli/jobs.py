@@ -57,7 +57,7 @@ def worker(app: AppContext, queues: str, burst: bool, name: str | None, rq_sched
 @pass_app
 @handle_errors
 def scheduler(app: AppContext) -> None:
-    """Run the scheduler (daily maintenance, abandoned-job watch; recurring exports later)."""
+    """Run the scheduler (recurring exports every second, daily maintenance, abandoned-job watch)."""
     from engine.jobs.scheduler import run_scheduler
 
     app.open_db()

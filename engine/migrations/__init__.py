@@ -26,6 +26,7 @@ from engine.migrations import (
     m0009_notifications,
     m0010_delivery_gate,
     m0011_users,
+    m0012_schedules,
 )
 from engine.migrations.ddl import run_frozen
 
@@ -53,6 +54,7 @@ MIGRATIONS = tuple(
         m0009_notifications,
         m0010_delivery_gate,
         m0011_users,
+        m0012_schedules,
     )
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -8,6 +8,7 @@ from engine.models.delta import DeltaPending, DeltaState
 from engine.models.integrations import DELIVERY_STATUSES, Delivery, Integration
 from engine.models.jobs import JOB_STATUSES, Artifact, ExportJob, JobExclusion, JobWarning
 from engine.models.notifications import NOTIFICATION_EVENTS, Notification
+from engine.models.schedules import SCHEDULE_RUN_STATUSES, Schedule, ScheduleRun
 from engine.models.system import Instance, SchemaVersion
 from engine.models.templates import Template, TemplateVersion
 from engine.models.users import AuditEntry, User
@@ -29,6 +30,8 @@ ENGINE_MODELS = [
     Notification,
     User,
     AuditEntry,
+    Schedule,
+    ScheduleRun,
 ]
 ALL_MODELS = [*CATALOG_MODELS, *ENGINE_MODELS]
 
@@ -41,6 +44,7 @@ __all__ = [
     "NOTIFICATION_EVENTS",
     "ROLES",
     "ROLE_RANK",
+    "SCHEDULE_RUN_STATUSES",
     "ApiKey",
     "Artifact",
     "AuditEntry",
@@ -53,6 +57,8 @@ __all__ = [
     "JobExclusion",
     "JobWarning",
     "Notification",
+    "Schedule",
+    "ScheduleRun",
     "SchemaVersion",
     "Template",
     "TemplateVersion",

@@ -40,6 +40,8 @@ class ExportJob(BaseModel):
     started_at = DateTimeField(null=True)
     finished_at = DateTimeField(null=True)
     owner = CharField(max_length=128, null=True)  # host:pid of the process running an inline job
+    schedule_id = IntegerField(null=True, index=True)  # the schedule that fired the job (kept when it is deleted)
+    due_at = DateTimeField(null=True)  # the due time of that schedule the job runs for
 
 
 class Artifact(BaseModel):

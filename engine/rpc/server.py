@@ -21,10 +21,13 @@ from pm_exports_client.v1 import (
     integrations_pb2_grpc,
     notifications_pb2,
     notifications_pb2_grpc,
+    schedules_pb2,
+    schedules_pb2_grpc,
 )
 
 from engine.errors import ConfigError
 from engine.rpc.interceptors import ServerInterceptor, release_db_connection, roles_from_descriptors
+from engine.rpc.schedule_servicer import ScheduleServicer
 from engine.rpc.servicer import CatalogServicer, ExportServicer, IntegrationServicer, NotificationServicer
 from engine.settings import Settings
 
@@ -35,6 +38,7 @@ SERVICE_NAMES = (
     catalog_pb2.DESCRIPTOR.services_by_name["CatalogService"].full_name,
     integrations_pb2.DESCRIPTOR.services_by_name["IntegrationService"].full_name,
     notifications_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name,
+    schedules_pb2.DESCRIPTOR.services_by_name["ScheduleService"].full_name,
 )
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 
@@ -163,7 +167,11 @@ def create_server(
     address = address or settings.grpc_address
     stopping = threading.Event()
     roles = roles_from_descriptors(
-        exports_pb2.DESCRIPTOR, catalog_pb2.DESCRIPTOR, integrations_pb2.DESCRIPTOR, notifications_pb2.DESCRIPTOR
+        exports_pb2.DESCRIPTOR,
+        catalog_pb2.DESCRIPTOR,
+        integrations_pb2.DESCRIPTOR,
+        notifications_pb2.DESCRIPTOR,
+        schedules_pb2.DESCRIPTOR,
     )
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="pm-exports-rpc"),
@@ -179,6 +187,7 @@ def create_server(
     catalog_pb2_grpc.add_CatalogServiceServicer_to_server(CatalogServicer(), server)
     integrations_pb2_grpc.add_IntegrationServiceServicer_to_server(IntegrationServicer(settings), server)
     notifications_pb2_grpc.add_NotificationServiceServicer_to_server(NotificationServicer(), server)
+    schedules_pb2_grpc.add_ScheduleServiceServicer_to_server(ScheduleServicer(settings), server)
     health_servicer = health.HealthServicer(experimental_non_blocking=True)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(

@@ -135,6 +135,7 @@ class ExportServicer(exports_pb2_grpc.ExportServiceServicer):
             requested_by=request.requested_by if request.HasField("requested_by") else None,
             created_after=_naive_utc(request, "created_after"),
             created_before=_naive_utc(request, "created_before"),
+            schedule=request.schedule if request.HasField("schedule") else None,
             page_size=request.page_size or DEFAULT_PAGE_SIZE,
             page_token=request.page_token or None,
         )

@@ -15,7 +15,7 @@ from engine.models import ExportJob
 from engine.pipeline.run import ExportResult, Progress
 from engine.pipeline.spec import ExportSpec
 from engine.services.notifications import check_policy_integrations
-from engine.services.templates import get_template
+from engine.services.templates import get_template, template_version
 from engine.services.views import JobView
 from engine.settings import Settings
 
@@ -52,14 +52,17 @@ class ResolvedRequest:
         return job
 
 
-def resolve_request(template: str | None, overrides: Mapping[str, Any] | None = None) -> ResolvedRequest:
-    """The validated spec for a template name and/or overrides (format, selection, columns, options...)."""
+def resolve_request(
+    template: str | None, overrides: Mapping[str, Any] | None = None, *, version: int | None = None
+) -> ResolvedRequest:
+    """The validated spec for a template name and/or overrides (format, selection, columns, options...); with
+    `version`, that saved version of the template instead of its current one."""
     overrides = dict(overrides or {})
     fields = overrides.pop("fields", None)
     if template is None:
         template = DEFAULT_TEMPLATES.get(str(overrides.get("format", "csv")), DEFAULT_TEMPLATES["csv"])
     tpl = get_template(template)
-    spec = ExportSpec.from_dict(tpl.spec)
+    spec = ExportSpec.from_dict(tpl.spec if version is None else template_version(tpl.name, version))
     if "format" in overrides and overrides["format"] != spec.format and "options" not in overrides:
         overrides["options"] = {}
         spec.options = {}  # another format: the template's format options do not apply
@@ -68,7 +71,7 @@ def resolve_request(template: str | None, overrides: Mapping[str, Any] | None = 
     resolved = spec.with_overrides(overrides)
     if "notifications" in overrides:
         check_policy_integrations(resolved.notifications)
-    return ResolvedRequest(resolved, tpl.name, tpl.version)
+    return ResolvedRequest(resolved, tpl.name, tpl.version if version is None else version)
 
 
 def select_fields(columns: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:

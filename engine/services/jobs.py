@@ -44,10 +44,14 @@ def create_export(
     *,
     requested_by: str = "api",
     inline_allowed: bool = True,
+    template_version: int | None = None,
+    schedule_id: int | None = None,
+    due_at: dt.datetime | None = None,
 ) -> JobView:
     """Create an export job. Fewer than `settings.inline_threshold` products run now, in this process; bigger
-    ones are queued for a worker. Raises TemplateError/InvalidRequest naming the bad part of the request."""
-    request = resolve_request(template, overrides)
+    ones are queued for a worker. Raises TemplateError/InvalidRequest naming the bad part of the request.
+    `template_version` runs that saved version; a scheduled job records its schedule and due time."""
+    request = resolve_request(template, overrides, version=template_version)
     total = count_selected(selection_where(request.spec.selection, request.spec.statuses))
     inline = inline_allowed and total < settings.inline_threshold
     _require_redis(settings, "no export was created")
@@ -58,6 +62,8 @@ def create_export(
         requested_by=requested_by,
         total=total,
         owner=owner_id() if inline else None,
+        schedule_id=schedule_id,
+        due_at=due_at,
     )
     _hand_over(settings, job, queue=not inline)
     if inline:
@@ -125,6 +131,7 @@ def list_jobs(
     requested_by: str | None = None,
     created_after: dt.datetime | None = None,
     created_before: dt.datetime | None = None,
+    schedule: str | None = None,
     page_size: int = 50,
     page_token: str | None = None,
 ) -> tuple[list[JobView], str]:
@@ -141,6 +148,10 @@ def list_jobs(
         query = query.where(ExportJob.template_name == template)
     if requested_by:
         query = query.where(ExportJob.requested_by == requested_by)
+    if schedule:
+        from engine.services.schedules import schedule_id_of
+
+        query = query.where(ExportJob.schedule_id == schedule_id_of(schedule))
     if created_after:
         query = query.where(ExportJob.created_at >= created_after)
     if created_before:

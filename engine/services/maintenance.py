@@ -1,6 +1,6 @@
-"""Maintenance duties the scheduler process calls: the daily maintenance (purge, stale work folders, inline jobs
-whose process is gone), and the watch over abandoned, waiting and lost jobs. Each is guarded in Redis so that
-several scheduler processes never do it twice."""
+"""Duties the scheduler process calls: the daily maintenance (purge, stale work folders, inline jobs whose process is
+gone), the watch over abandoned, waiting and lost jobs, and the firing of schedules. Each is guarded (in Redis, or
+by the schedule runs' unique index) so that several scheduler processes never do it twice."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import logging
 from engine.jobs.queues import get_queue, key, redis_for
 from engine.jobs.reconcile import close_orphaned_inline_jobs, reconcile_lost_jobs
 from engine.jobs.tasks import watch_jobs
+from engine.services import schedules
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,3 +37,14 @@ def watch(settings: Settings) -> list[int]:
     reconciled = reconcile_lost_jobs(settings)
     close_orphaned_inline_jobs(settings)
     return resumed + reconciled.requeued
+
+
+def fire_schedules(settings: Settings, now: dt.datetime | None = None) -> schedules.TickReport:
+    """Settle the schedules' ended runs, start their due retries and fire the due schedules (one job per due time)."""
+    report = schedules.tick(settings, now)
+    if report.fired or report.skipped or report.paused or report.retried:
+        log.info(
+            "schedules: %d fired, %d skipped, %d retried, %d paused",
+            report.fired, report.skipped, report.retried, report.paused, extra={"schedules": vars(report)},
+        )  # fmt: skip
+    return report

@@ -15,6 +15,8 @@ from engine.models import (
     Delivery,
     ExportJob,
     Notification,
+    Schedule,
+    ScheduleRun,
     Template,
     TemplateVersion,
     User,
@@ -73,9 +75,17 @@ class JobView:
     finished_at: dt.datetime | None
     artifacts: tuple[ArtifactView, ...] = field(default=())
     deliveries: tuple[DeliveryView, ...] = field(default=())
+    schedule: str | None = None  # the name of the schedule that fired it (None once that schedule is deleted)
+    due_at: dt.datetime | None = None  # the due time of that schedule it runs for
 
     @classmethod
-    def of(cls, job: ExportJob, artifacts: Iterable[Artifact] = (), deliveries: Iterable[Delivery] = ()) -> JobView:
+    def of(
+        cls,
+        job: ExportJob,
+        artifacts: Iterable[Artifact] = (),
+        deliveries: Iterable[Delivery] = (),
+        schedule: str | None = None,
+    ) -> JobView:
         return cls(
             id=job.id,
             kind=job.kind,
@@ -97,6 +107,8 @@ class JobView:
             finished_at=job.finished_at,
             artifacts=tuple(ArtifactView.of(a) for a in artifacts),
             deliveries=tuple(DeliveryView.of(d) for d in deliveries),
+            schedule=schedule,
+            due_at=job.due_at,
         )
 
     @property
@@ -109,16 +121,25 @@ class JobView:
 
 
 def job_views(jobs: list[ExportJob]) -> list[JobView]:
-    """Views of several jobs with their artifacts and deliveries, in three queries whatever their number."""
+    """Views of several jobs with their artifacts, deliveries and schedule names, in at most four queries whatever
+    their number."""
     by_job: dict[int, list[Artifact]] = {}
     deliveries: dict[int, list[Delivery]] = {}
+    schedules: dict[int, str] = {}
     if jobs:
+        schedule_ids = {j.schedule_id for j in jobs if j.schedule_id is not None}
+        if schedule_ids:
+            query = Schedule.select(Schedule.id, Schedule.name).where(Schedule.id.in_(schedule_ids))
+            schedules = {row.id: row.name for row in query}
         ids = [j.id for j in jobs]
         for artifact in Artifact.select().where(Artifact.job.in_(ids)).order_by(Artifact.id):
             by_job.setdefault(artifact.job_id, []).append(artifact)
         for delivery in Delivery.select().where(Delivery.job.in_(ids)).order_by(Delivery.id):
             deliveries.setdefault(delivery.job_id, []).append(delivery)
-    return [JobView.of(job, by_job.get(job.id, ()), deliveries.get(job.id, ())) for job in jobs]
+    return [
+        JobView.of(job, by_job.get(job.id, ()), deliveries.get(job.id, ()), schedules.get(job.schedule_id or 0))
+        for job in jobs
+    ]
 
 
 @dataclass(frozen=True)
@@ -361,3 +382,94 @@ class AuditView:
     @classmethod
     def of(cls, e: AuditEntry) -> AuditView:
         return cls(e.id, e.at, e.actor, e.action, e.object_type, e.object_name, e.before, e.after, e.message)
+
+
+@dataclass(frozen=True)
+class ScheduleView:
+    name: str
+    template: str
+    template_version: int | None  # pinned version; None runs the current one
+    overrides: Mapping[str, Any]
+    frequency: str
+    timezone: str
+    enabled: bool
+    paused_reason: str | None
+    overlap: str
+    catch_up: str
+    retry_count: int
+    retry_backoff: int
+    max_failures: int
+    notify: str  # failure, always or warnings
+    warn_excluded_percent: float
+    next_run_at: dt.datetime | None  # naive UTC
+    last_run_at: dt.datetime | None
+    last_status: str | None
+    last_job_id: int | None
+    runs: int
+    succeeded: int
+    partial: int
+    failed: int
+    consecutive_failures: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: Schedule, notify: str) -> ScheduleView:
+        policy: Mapping[str, Any] = row.notifications or {}
+        return cls(
+            name=row.name,
+            template=row.template_name,
+            template_version=row.template_version,
+            overrides=row.overrides or {},
+            frequency=row.frequency,
+            timezone=row.timezone,
+            enabled=bool(row.enabled),
+            paused_reason=row.paused_reason,
+            overlap=row.overlap,
+            catch_up=row.catch_up,
+            retry_count=row.retry_count,
+            retry_backoff=row.retry_backoff,
+            max_failures=row.max_failures,
+            notify=notify,
+            warn_excluded_percent=float(policy.get("warn_excluded_percent", 0)),
+            next_run_at=row.next_run_at,
+            last_run_at=row.last_run_at,
+            last_status=row.last_status,
+            last_job_id=row.last_job_id,
+            runs=row.runs,
+            succeeded=row.succeeded,
+            partial=row.partial,
+            failed=row.failed,
+            consecutive_failures=row.consecutive_failures,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleRunView:
+    id: int
+    schedule: str
+    due_at: dt.datetime  # naive UTC
+    attempt: int
+    trigger: str  # due, catch_up, manual, retry, pause
+    status: str
+    reason: str | None
+    job_id: int | None
+    retry_at: dt.datetime | None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, run: ScheduleRun, schedule: str) -> ScheduleRunView:
+        return cls(
+            run.id, schedule, run.due_at, run.attempt, run.trigger, run.status, run.reason, run.job_id,
+            run.retry_at, run.created_at,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FireTimeView:
+    """One coming fire time of a schedule, in UTC and in the schedule's zone (both aware)."""
+
+    utc: dt.datetime
+    local: dt.datetime

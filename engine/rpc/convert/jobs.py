@@ -97,6 +97,9 @@ def job_to_proto(job: JobView) -> exports_pb2.Job:
     from engine.rpc.convert.integrations import delivery_to_proto
 
     msg.deliveries.extend(delivery_to_proto(d) for d in job.deliveries)
+    if job.schedule is not None:
+        msg.schedule = job.schedule
+    _set_time(msg, "due_at", job.due_at)
     return msg
 
 

@@ -239,7 +239,7 @@ class Artifact(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ..., format: _Optional[str] = ..., content_type: _Optional[str] = ..., rows: _Optional[int] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., expires_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ("id", "status", "phase", "template", "template_version", "requested_by", "total", "processed", "exported", "excluded", "failed", "error", "created_at", "started_at", "finished_at", "artifacts", "report", "spec", "excluded_by_rule", "warnings", "deliveries")
+    __slots__ = ("id", "status", "phase", "template", "template_version", "requested_by", "total", "processed", "exported", "excluded", "failed", "error", "created_at", "started_at", "finished_at", "artifacts", "report", "spec", "excluded_by_rule", "warnings", "deliveries", "schedule", "due_at")
     class ExcludedByRuleEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -268,6 +268,8 @@ class Job(_message.Message):
     EXCLUDED_BY_RULE_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
+    DUE_AT_FIELD_NUMBER: _ClassVar[int]
     id: int
     status: JobStatus
     phase: str
@@ -289,7 +291,9 @@ class Job(_message.Message):
     excluded_by_rule: _containers.ScalarMap[str, int]
     warnings: int
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
-    def __init__(self, id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., phase: _Optional[str] = ..., template: _Optional[str] = ..., template_version: _Optional[int] = ..., requested_by: _Optional[str] = ..., total: _Optional[int] = ..., processed: _Optional[int] = ..., exported: _Optional[int] = ..., excluded: _Optional[int] = ..., failed: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., excluded_by_rule: _Optional[_Mapping[str, int]] = ..., warnings: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+    schedule: str
+    due_at: _timestamp_pb2.Timestamp
+    def __init__(self, id: _Optional[int] = ..., status: _Optional[_Union[JobStatus, str]] = ..., phase: _Optional[str] = ..., template: _Optional[str] = ..., template_version: _Optional[int] = ..., requested_by: _Optional[str] = ..., total: _Optional[int] = ..., processed: _Optional[int] = ..., exported: _Optional[int] = ..., excluded: _Optional[int] = ..., failed: _Optional[int] = ..., error: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., report: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., spec: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., excluded_by_rule: _Optional[_Mapping[str, int]] = ..., warnings: _Optional[int] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., schedule: _Optional[str] = ..., due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class JobEvent(_message.Message):
     __slots__ = ("seq", "job_id", "time", "status", "phase", "total", "processed", "exported", "excluded", "failed", "rate", "eta_seconds", "message", "artifacts")
@@ -338,7 +342,7 @@ class GetJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[int] = ...) -> None: ...
 
 class ListJobsRequest(_message.Message):
-    __slots__ = ("statuses", "template", "requested_by", "created_after", "created_before", "page_size", "page_token")
+    __slots__ = ("statuses", "template", "requested_by", "created_after", "created_before", "page_size", "page_token", "schedule")
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     TEMPLATE_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
@@ -346,6 +350,7 @@ class ListJobsRequest(_message.Message):
     CREATED_BEFORE_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULE_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedScalarFieldContainer[JobStatus]
     template: str
     requested_by: str
@@ -353,7 +358,8 @@ class ListJobsRequest(_message.Message):
     created_before: _timestamp_pb2.Timestamp
     page_size: int
     page_token: str
-    def __init__(self, statuses: _Optional[_Iterable[_Union[JobStatus, str]]] = ..., template: _Optional[str] = ..., requested_by: _Optional[str] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    schedule: str
+    def __init__(self, statuses: _Optional[_Iterable[_Union[JobStatus, str]]] = ..., template: _Optional[str] = ..., requested_by: _Optional[str] = ..., created_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., schedule: _Optional[str] = ...) -> None: ...
 
 class ListJobsResponse(_message.Message):
     __slots__ = ("jobs", "next_page_token")
