@@ -14,6 +14,7 @@ from engine.errors import InvalidRequest
 from engine.jobs.recurrence import fire_times, parse_frequency
 from engine.models import ExportJob, Schedule, ScheduleRun
 from engine.services import jobs, schedules, templates
+from engine.services.notifications import list_notifications, summary_text
 from engine.settings import Settings
 from tests.small_catalog import build_small_catalog
 
@@ -205,6 +206,8 @@ def test_overlap_skip_records_the_skipped_due_time_with_the_reason(env: Settings
     assert schedules.fire_due(env, dt.datetime(2027, 3, 1, 9, 15)).fired == 1
     view = schedules.get_schedule("feed")
     assert (view.runs, view.succeeded, view.last_status) == (2, 1, "queued")
+    (notified,) = [n for n in list_notifications()[0] if n.event == "schedule.skipped"]
+    assert notified.summary["reason"] == skipped.reason and notified.title.endswith("feed: skipped a due time")
 
 
 def test_a_failed_run_retries_then_the_schedule_pauses_after_k_failures_and_resume_clears_it(env: Settings) -> None:
@@ -271,6 +274,9 @@ def test_a_schedule_whose_template_was_deleted_fails_clearly_and_pauses(env: Set
     assert paused.status == "paused"
     view = schedules.get_schedule("feed")
     assert not view.enabled and "Mine" in (view.paused_reason or "")
+    (notified,) = [n for n in list_notifications()[0] if n.event == "schedule.paused"]
+    assert "Mine" in notified.summary["reason"] and notified.title.endswith("feed: paused itself")
+    assert summary_text(notified).splitlines()[2].startswith("Schedule feed (template Mine), due 2027-03-01T09:05")
 
 
 def test_the_command_line_manages_schedules_with_the_same_errors(env: Settings) -> None:

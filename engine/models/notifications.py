@@ -9,7 +9,14 @@ from engine.catalog.models import BaseModel, utcnow
 from engine.fields import JSONTextField
 from engine.models.jobs import ExportJob
 
-NOTIFICATION_EVENTS = ("export.completed", "export.partial", "export.failed", "delivery.failed")
+NOTIFICATION_EVENTS = (
+    "export.completed",
+    "export.partial",
+    "export.failed",
+    "delivery.failed",
+    "schedule.skipped",
+    "schedule.paused",
+)
 
 
 class Notification(BaseModel):

@@ -169,6 +169,11 @@ def summary_text(notification: NotificationView) -> str:
     """The plain-text body of a notification's email."""
     s = notification.summary
     lines = [notification.title.removeprefix("[PM Exports] "), ""]
+    if notification.event in SCHEDULE_EVENTS:
+        lines.append(f"Schedule {s['schedule']} (template {s['template']}), due {s['due_at']}: {s['reason']}")
+        if s.get("last_job_id"):
+            lines.append(f"Its last job: {s['last_job_id']}")
+        return "\n".join(lines) + "\n"
     lines.append(f"Job {s['job_id']} ({s['template']}): {s['status']}")
     excluded = f"{s['excluded']:,} excluded ({s['excluded_percent']:g}%)"
     lines.append(f"Rows exported: {s['exported']:,} of {s['total']:,} selected; {excluded}")
@@ -298,6 +303,59 @@ def notify(
         from engine.jobs.kinds.notify import start_notify
 
         start_notify(settings, row.id, inline=inline)
+    return NotificationView.of(Notification.get_by_id(row.id))
+
+
+SCHEDULE_EVENTS = ("schedule.skipped", "schedule.paused")
+
+
+def schedule_event(
+    settings: Settings,
+    *,
+    schedule: str,
+    template: str,
+    event: str,
+    reason: str,
+    due_at: str,
+    last_job_id: int | None,
+) -> NotificationView | None:
+    """A schedule's own event (a skipped due time, a pause): always in the in-app list, and sent to the emails and
+    webhooks of its template's notification policy (a deleted template has none). Recorded once per due time."""
+    if event not in SCHEDULE_EVENTS:
+        raise InvalidRequest(f"unknown schedule event {event!r}", "event")
+    from engine.models import Template  # the template as it is now: its policy names who hears about its schedules
+
+    template_row = Template.get_or_none(Template.name == template)
+    policy = dict((template_row.spec or {}).get("notifications") or {}) if template_row is not None else {}
+    summary = {"schedule": schedule, "template": template, "reason": reason, "due_at": due_at,
+               "last_job_id": last_job_id}  # fmt: skip
+    word = "skipped a due time" if event == "schedule.skipped" else "paused itself"
+    channels = [
+        {"channel": "email", "integration": e["integration"], "to": list(e["to"]), "status": "pending"}
+        for e in policy.get("email") or []
+    ]
+    channels += [{"channel": "webhook", "integration": n, "status": "pending"} for n in policy.get("webhooks") or []]
+    try:
+        with current_database().atomic():
+            row = Notification.create(
+                key=f"schedule:{schedule}:{event}:{due_at}"[:255],
+                event=event,
+                job=last_job_id if last_job_id and ExportJob.get_or_none(ExportJob.id == last_job_id) else None,
+                template_name=template,
+                status="paused" if event == "schedule.paused" else "skipped",
+                title=f"[PM Exports] schedule {schedule[:100]}: {word}"[:255],
+                summary=summary,
+                policy=policy,
+                in_app=True,
+                channels=channels or None,
+            )
+    except IntegrityError:
+        return None
+    log.warning("schedule %s: %s", schedule, reason, extra={"schedule": schedule, "event": event})
+    if channels:
+        from engine.jobs.kinds.notify import start_notify
+
+        start_notify(settings, row.id, inline=False)
     return NotificationView.of(Notification.get_by_id(row.id))
 
 

@@ -310,11 +310,19 @@ class TickReport:
     next_due_in: float | None = None  # seconds until the next due time (None: nothing scheduled)
 
 
-def _notify_event(schedule: Schedule, event: str, message: str) -> None:
-    """A schedule event its owner must hear about (a skipped due time, a pause); the export's own end is notified
-    through the job's spec policy."""
-    log.warning(
-        "schedule %s: %s", schedule.name, message, extra={"schedule": schedule.name, "event": event, "reason": message}
+def _notify_event(settings: Settings, schedule: Schedule, event: str, message: str, due_at: dt.datetime) -> None:
+    """A schedule event its owner must hear about (a skipped due time, a pause): in the in-app list and to the
+    template's notification targets. The export's own end is notified through the job's spec policy."""
+    from engine.services.notifications import schedule_event
+
+    schedule_event(
+        settings,
+        schedule=schedule.name,
+        template=schedule.template_name,
+        event=event,
+        reason=message,
+        due_at=due_at.isoformat(),
+        last_job_id=schedule.last_job_id,
     )
 
 
@@ -355,7 +363,7 @@ def _start_job(settings: Settings, schedule: Schedule, run: ScheduleRun, report:
         Schedule.update(
             failed=Schedule.failed + 1, last_status="failed", last_run_at=run.due_at, updated_at=utcnow()
         ).where(Schedule.id == schedule.id).execute()
-        _pause_itself(schedule, reason, run.due_at)
+        _pause_itself(settings, schedule, reason, run.due_at)
         report.paused += 1
         return
     except ExportsError as exc:  # Redis does not answer: no job, a failed run
@@ -368,13 +376,13 @@ def _start_job(settings: Settings, schedule: Schedule, run: ScheduleRun, report:
     report.fired += 1
 
 
-def _pause_itself(schedule: Schedule, reason: str, due_at: dt.datetime) -> None:
+def _pause_itself(settings: Settings, schedule: Schedule, reason: str, due_at: dt.datetime) -> None:
     """Pause the schedule and record it as a run of its own (attempt -1 of the due time whose run made it pause)."""
     Schedule.update(enabled=False, paused_reason=reason, next_run_at=None, updated_at=utcnow()).where(
         Schedule.id == schedule.id
     ).execute()
     _claim(schedule, due_at, "pause", "paused", reason=reason, attempt=-1)
-    _notify_event(schedule, "schedule.paused", f"paused itself: {reason}")
+    _notify_event(settings, schedule, "schedule.paused", f"paused itself: {reason}", due_at)
 
 
 def _running_job(schedule: Schedule) -> ExportJob | None:
@@ -409,7 +417,7 @@ def _fire_schedule(settings: Settings, schedule: Schedule, now: dt.datetime, rep
         reason = f"{count} due time(s) missed while no scheduler ran, not caught up (catch-up: none)"
         if _claim(schedule, missed[0], "due", "skipped", reason=reason):
             report.skipped += 1
-            _notify_event(schedule, "schedule.skipped", reason)
+            _notify_event(settings, schedule, "schedule.skipped", reason, missed[0])
     if on_time or schedule.catch_up == "once":
         trigger = "due" if not missed else "catch_up"
         note = f"once for {len(missed) + int(on_time)} due times missed while no scheduler ran" if missed else None
@@ -418,7 +426,7 @@ def _fire_schedule(settings: Settings, schedule: Schedule, now: dt.datetime, rep
             reason = f"the previous run (job {running.id}) is still {running.status} (overlap: skip)"
             if _claim(schedule, latest, trigger, "skipped", reason=reason):
                 report.skipped += 1
-                _notify_event(schedule, "schedule.skipped", reason)
+                _notify_event(settings, schedule, "schedule.skipped", reason, latest)
         else:
             run = _claim(schedule, latest, trigger, "queued", reason=note)
             if run is not None:
@@ -483,7 +491,7 @@ def _settle_failed(settings: Settings, schedule: Schedule, run: ScheduleRun, rea
     ).where(Schedule.id == schedule.id).execute()
     fresh = Schedule.get_by_id(schedule.id)
     if fresh.enabled and fresh.consecutive_failures >= fresh.max_failures:
-        _pause_itself(fresh, f"{fresh.consecutive_failures} consecutive failed runs", run.due_at)
+        _pause_itself(settings, fresh, f"{fresh.consecutive_failures} consecutive failed runs", run.due_at)
         report.paused += 1
 
 
