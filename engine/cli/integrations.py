@@ -92,7 +92,7 @@ def with_secret_options(func: Any) -> Any:
 
 @integrations.command("create")
 @click.argument("name")
-@click.option("--kind", required=True, help="s3, ftp, ftps, sftp, smtp or webhook.")
+@click.option("--kind", required=True, help="local, s3, ftp, ftps, sftp, smtp or webhook.")
 @with_secret_options
 @pass_app
 @handle_errors

@@ -73,7 +73,7 @@ class Destination(Protocol):
     failed deliveries in a row (webhooks), until a successful test.
     """
 
-    kind: ClassVar[str]  # "s3", "ftp", "ftps", "sftp", "smtp", "webhook"
+    kind: ClassVar[str]  # "local", "s3", "ftp", "ftps", "sftp", "smtp", "webhook"
     fields: ClassVar[tuple[FieldSpec, ...]]  # its settings and secrets
 
     def __init__(

@@ -9,6 +9,7 @@ from engine.destinations.base import Destination
 from engine.errors import InvalidRequest
 
 DESTINATIONS: dict[str, str] = {
+    "local": "engine.destinations.local:LocalFolderDestination",
     "s3": "engine.destinations.s3:S3Destination",
     "ftp": "engine.destinations.ftp:FtpDestination",
     "ftps": "engine.destinations.ftp:FtpsDestination",
