@@ -102,10 +102,16 @@ def upload_verified(
     metadata: Mapping[str, str] | None = None,
 ) -> str:
     """Upload a file read from `handle` in parts of `part_size`, up to `parts_in_flight` of them sent at once
-    (memory: that many parts), each checked by the server with its Content-MD5; the object appears only when
+    (memory: that many parts), each checked by the server: over HTTPS with its Content-MD5; over plain HTTP SigV4
+    already signs the SHA-256 of every body and the server checks it, so no MD5 is added. The object appears only when
     complete, and is not completed when the bytes read do not hash to `expected_sha256` (the file changed on
     disk): the upload is aborted. Returns the file's SHA-256 (hex)."""
     whole = hashlib.sha256()
+    signed_payload = str(client.meta.endpoint_url).startswith("http://")
+
+    def content_md5(body: bytes) -> dict[str, str]:
+        return {} if signed_payload else {"ContentMD5": _b64(hashlib.md5(body, usedforsecurity=False).digest())}
+
     meta: dict[str, str] = dict(metadata or {})
     part_size = max(part_size, MIN_PART, -(-size // MAX_PARTS))
     parts_in_flight = max(1, min(parts_in_flight, MAX_PARTS_IN_FLIGHT))
@@ -117,9 +123,9 @@ def upload_verified(
             Bucket=bucket,
             Key=key,
             Body=body,
-            ContentMD5=_b64(hashlib.md5(body, usedforsecurity=False).digest()),
             ContentType=content_type,
             Metadata={**meta, "sha256": whole.hexdigest()},
+            **content_md5(body),
         )
         return whole.hexdigest()
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type, Metadata=meta)[
@@ -133,7 +139,7 @@ def upload_verified(
             UploadId=upload_id,
             PartNumber=number,
             Body=chunk,
-            ContentMD5=_b64(hashlib.md5(chunk, usedforsecurity=False).digest()),
+            **content_md5(chunk),
         )
         return {"PartNumber": number, "ETag": answer["ETag"]}
 
