@@ -47,6 +47,19 @@ def safe_file_name(name: str) -> str:
     return name.rstrip("._ ") or "export"
 
 
+def placeholder_values(*, template: str, fmt: str, when: dt.datetime, count: int, part: int) -> dict[str, str]:
+    """The value of each placeholder of file-name and delivery-path patterns."""
+    return {
+        "template": slugify(template) or "export",
+        "date": when.strftime("%Y-%m-%d"),
+        "datetime": when.strftime("%Y%m%d-%H%M%S"),
+        "timestamp": str(int(when.timestamp())),
+        "format": fmt,
+        "count": str(count),
+        "part": str(part),
+    }
+
+
 def render_name(
     pattern: str,
     *,
@@ -59,15 +72,7 @@ def render_name(
     parts: int,
 ) -> str:
     """Render the pattern for one file; adds `-partN` when there are several files and no {part}."""
-    values = {
-        "template": slugify(template) or "export",
-        "date": when.strftime("%Y-%m-%d"),
-        "datetime": when.strftime("%Y%m%d-%H%M%S"),
-        "timestamp": str(int(when.timestamp())),
-        "format": fmt,
-        "count": str(count),
-        "part": str(part),
-    }
+    values = placeholder_values(template=template, fmt=fmt, when=when, count=count, part=part)
     text = _PLACEHOLDER.sub(lambda m: values.get(m[1], m[0]), pattern)
     stem, dot, ext = text.rpartition(".")
     if not dot or ext.lower() not in {extension, fmt}:  # "{format}" ends the default pattern: csv for a .tsv

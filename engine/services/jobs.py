@@ -4,7 +4,6 @@ Jobs and artifacts come back as plain views (engine.services.views)."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import shutil
 import time
@@ -12,7 +11,6 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-import orjson
 from redis.exceptions import RedisError
 
 from engine.catalog.models import utcnow
@@ -30,6 +28,7 @@ from engine.pipeline.mapping import compile_columns
 from engine.pipeline.select import ProductLoader, count_selected, selection_where
 from engine.pipeline.validate import compile_rules
 from engine.services.exports import ResolvedRequest, resolve_request
+from engine.services.paging import decode_token, encode_token
 from engine.services.views import ArtifactView, JobView, job_views
 from engine.settings import Settings
 from engine.storage import open_store
@@ -110,18 +109,7 @@ def get_job(job_id: int) -> JobView:
 
 def page_token_after(job_id: int) -> str:
     """The page token of the jobs older than `job_id` (for a caller that ends a page early)."""
-    return _encode_token(job_id)
-
-
-def _encode_token(last_id: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"before": last_id})).decode()
-
-
-def _decode_token(token: str) -> int:
-    try:
-        return int(orjson.loads(base64.urlsafe_b64decode(token.encode()))["before"])
-    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        raise InvalidRequest("malformed page token", "page_token") from None
+    return encode_token(job_id)
 
 
 def list_jobs(
@@ -157,11 +145,11 @@ def list_jobs(
     if created_before:
         query = query.where(ExportJob.created_at < created_before)
     if page_token:
-        query = query.where(ExportJob.id < _decode_token(page_token))
+        query = query.where(ExportJob.id < decode_token(page_token))
     jobs = list(query.limit(page_size + 1))
     more = len(jobs) > page_size
     jobs = jobs[:page_size]
-    return job_views(jobs), _encode_token(jobs[-1].id) if more else ""
+    return job_views(jobs), encode_token(jobs[-1].id) if more else ""
 
 
 def cancel_job(settings: Settings, job_id: int) -> JobView:

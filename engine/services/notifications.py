@@ -4,18 +4,17 @@ inline in the export). Also the in-app list (newest first, unread filter) and ma
 
 from __future__ import annotations
 
-import base64
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import orjson
 from peewee import IntegrityError
 
 from engine.catalog.models import utcnow
 from engine.db import current_database
 from engine.errors import InvalidRequest, InvalidState
 from engine.models import Artifact, Delivery, ExportJob, Integration, Notification
+from engine.services.paging import decode_token, encode_token
 from engine.services.views import NotificationView
 from engine.settings import Settings
 
@@ -260,6 +259,17 @@ def _delivery_failed(settings: Settings, delivery_id: int, *, inline: bool) -> N
     notify(settings, key, "delivery.failed", export, policy, inline=inline, delivery=detail)
 
 
+def _channels(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The emails and webhooks a policy names, each to be sent (status pending)."""
+    channels = [
+        {"channel": "email", "integration": e["integration"], "to": list(e["to"]), "status": "pending"}
+        for e in policy.get("email") or []
+    ]
+    return channels + [
+        {"channel": "webhook", "integration": n, "status": "pending"} for n in policy.get("webhooks") or []
+    ]
+
+
 def notify(
     settings: Settings,
     key: str,
@@ -277,11 +287,7 @@ def notify(
     if delivery is not None:
         summary["delivery"] = dict(delivery)
     title = _title(event, summary, policy, delivery["integration"] if delivery else None)
-    channels = [
-        {"channel": "email", "integration": e["integration"], "to": list(e["to"]), "status": "pending"}
-        for e in policy.get("email") or []
-    ]
-    channels += [{"channel": "webhook", "integration": n, "status": "pending"} for n in policy.get("webhooks") or []]
+    channels = _channels(policy)
     try:
         with current_database().atomic():
             row = Notification.create(
@@ -330,11 +336,7 @@ def schedule_event(
     summary = {"schedule": schedule, "template": template, "reason": reason, "due_at": due_at,
                "last_job_id": last_job_id}  # fmt: skip
     word = "skipped a due time" if event == "schedule.skipped" else "paused itself"
-    channels = [
-        {"channel": "email", "integration": e["integration"], "to": list(e["to"]), "status": "pending"}
-        for e in policy.get("email") or []
-    ]
-    channels += [{"channel": "webhook", "integration": n, "status": "pending"} for n in policy.get("webhooks") or []]
+    channels = _channels(policy)
     try:
         with current_database().atomic():
             row = Notification.create(
@@ -364,18 +366,7 @@ def schedule_event(
 
 def page_token_after(notification_id: int) -> str:
     """The page token of the notifications older than `notification_id` (for a caller that ends a page early)."""
-    return _encode_token(notification_id)
-
-
-def _encode_token(last_id: int) -> str:
-    return base64.urlsafe_b64encode(orjson.dumps({"before": last_id})).decode()
-
-
-def _decode_token(token: str) -> int:
-    try:
-        return int(orjson.loads(base64.urlsafe_b64decode(token.encode()))["before"])
-    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError):
-        raise InvalidRequest("malformed page token", "page_token") from None
+    return encode_token(notification_id)
 
 
 def list_notifications(
@@ -388,11 +379,11 @@ def list_notifications(
     if unread_only:
         query = query.where(Notification.read_at.is_null())
     if page_token:
-        query = query.where(Notification.id < _decode_token(page_token))
+        query = query.where(Notification.id < decode_token(page_token))
     rows = list(query.limit(page_size + 1))
     more = len(rows) > page_size
     rows = rows[:page_size]
-    return [NotificationView.of(r) for r in rows], _encode_token(rows[-1].id) if more else ""
+    return [NotificationView.of(r) for r in rows], encode_token(rows[-1].id) if more else ""
 
 
 def unread_count() -> int:

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.catalog.models import utcnow
-from engine.catalog.text import slugify
 from engine.destinations.base import DeliveryFile, Receipt
 from engine.errors import ExportsError, FatalError, InvalidRequest, ItemRejected, RetryableError
 from engine.jobs.gate import hold_reason
 from engine.jobs.runner import JobChannel, JobContext, JobOutcome, LocalChannel, RedisChannel, execute
 from engine.models import Artifact, Delivery, ExportJob
-from engine.pipeline.naming import PLACEHOLDERS
+from engine.pipeline.naming import PLACEHOLDERS, placeholder_values
 from engine.settings import Settings
 from engine.storage import open_store
 
@@ -34,15 +33,7 @@ HASH_CHUNK = 1024 * 1024
 def render_target(pattern: str, *, template: str, fmt: str, when: Any, count: int, part: int) -> str:
     """The target path pattern rendered with the file-name placeholders, confined: a relative path of safe
     components, no `..`, nothing absolute (InvalidRequest naming `deliveries.path` otherwise)."""
-    values = {
-        "template": slugify(template) or "export",
-        "date": when.strftime("%Y-%m-%d"),
-        "datetime": when.strftime("%Y%m%d-%H%M%S"),
-        "timestamp": str(int(when.timestamp())),
-        "format": fmt,
-        "count": str(count),
-        "part": str(part),
-    }
+    values = placeholder_values(template=template, fmt=fmt, when=when, count=count, part=part)
     text = _PLACEHOLDER.sub(lambda m: values[m[1]] if m[1] in PLACEHOLDERS else m[0], pattern.replace("\\", "/"))
     if text.startswith("/"):
         raise InvalidRequest("must be relative to the destination's folder", "deliveries.path")
