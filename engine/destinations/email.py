@@ -24,7 +24,7 @@ from email.message import EmailMessage
 from typing import Any, ClassVar
 
 from engine.destinations.base import DeliveryFile, DestinationOptions, FieldSpec, ProbeResult, Receipt
-from engine.destinations.transfer import one_line, open_local, setting
+from engine.destinations.transfer import one_line, open_local, setting, tls_context
 from engine.errors import ExportsError, FatalError, InvalidRequest, RetryableError
 
 MiB = 1024 * 1024
@@ -123,15 +123,7 @@ class EmailDestination:
                 known = ", ".join("{" + p + "}" for p in SUBJECT_PLACEHOLDERS)
                 raise InvalidRequest(f"unknown placeholder {{{name}}} (known: {known})", "subject")
         self.max_attachment_bytes = int(setting(settings, _MAX_ATTACHMENT_MB)) * MiB
-        self._context = ssl.create_default_context()
-        ca_file = str(setting(settings, _CA_FILE))
-        if ca_file:
-            try:
-                self._context.load_verify_locations(cafile=ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                raise InvalidRequest(
-                    f"cannot load {ca_file}: {getattr(exc, 'strerror', None) or exc}", "ca_file"
-                ) from None
+        self._context = tls_context(str(setting(settings, _CA_FILE)))
         self.options = options
 
     @property

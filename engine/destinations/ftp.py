@@ -28,8 +28,9 @@ from engine.destinations.transfer import (
     remote_path,
     setting,
     temporary_name,
+    tls_context,
 )
-from engine.errors import ExportsError, FatalError, InvalidRequest, ItemRejected, RetryableError
+from engine.errors import ExportsError, FatalError, ItemRejected, RetryableError
 
 BLOCK_SIZE = 256 * 1024  # bytes per send on the data connection
 RETRY_SECONDS = 30.0  # a 4xx reply or a dropped connection: try again in this many seconds
@@ -236,14 +237,7 @@ class FtpsDestination(FtpDestination):
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str], options: DestinationOptions) -> None:
         super().__init__(settings, secrets, options)
         self.ca_file = str(setting(settings, _CA_FILE))
-        self._context = ssl.create_default_context()
-        if self.ca_file:
-            try:
-                self._context.load_verify_locations(cafile=self.ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                raise InvalidRequest(
-                    f"cannot load {self.ca_file}: {getattr(exc, 'strerror', None) or exc}", "ca_file"
-                ) from None
+        self._context = tls_context(self.ca_file)
 
     def _client(self) -> ftplib.FTP:
         return ftplib.FTP_TLS(context=self._context, timeout=self.options.timeout, encoding="utf-8")  # noqa: S321

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import ssl
 from collections.abc import Mapping
 from typing import Any, BinaryIO
 
@@ -21,6 +22,18 @@ def setting(settings: Mapping[str, Any], spec: FieldSpec) -> Any:
             raise InvalidRequest("is required", spec.name)
         return spec.default
     return value
+
+
+def tls_context(ca_file: str) -> ssl.SSLContext:
+    """A verifying TLS context, trusting `ca_file` (PEM) too when given; InvalidRequest names `ca_file` when it
+    cannot be loaded."""
+    context = ssl.create_default_context()
+    if ca_file:
+        try:
+            context.load_verify_locations(cafile=ca_file)
+        except (OSError, ssl.SSLError) as exc:
+            raise InvalidRequest(f"cannot load {ca_file}: {getattr(exc, 'strerror', None) or exc}", "ca_file") from None
+    return context
 
 
 def remote_path(*parts: str) -> str:

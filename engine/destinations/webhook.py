@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-import ssl
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
@@ -30,7 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 import orjson
 
 from engine.destinations.base import DeliveryFile, DestinationOptions, FieldSpec, ProbeResult, Receipt
-from engine.destinations.transfer import setting
+from engine.destinations.transfer import setting, tls_context
 from engine.errors import FatalError, InvalidRequest, RetryableError
 from engine.net.http import (
     AddressRefused,
@@ -76,14 +75,7 @@ class WebhookDestination:
         port = "" if target.port == (443 if target.scheme == "https" else 80) else f":{target.port}"
         self.origin = f"{target.scheme}://{target.host}{port}"  # what messages show: the path may hold a token
         self._secret = str(setting(secrets, _SIGNING_SECRET))
-        self._context = ssl.create_default_context()
-        ca_file = str(setting(settings, _CA_FILE))
-        if ca_file:
-            try:
-                self._context.load_verify_locations(cafile=ca_file)
-            except (OSError, ssl.SSLError) as exc:
-                reason = getattr(exc, "strerror", None) or exc
-                raise InvalidRequest(f"cannot load {ca_file}: {reason}", "ca_file") from None
+        self._context = tls_context(str(setting(settings, _CA_FILE)))
         self.options = options
 
     @property
