@@ -7,7 +7,6 @@ import datetime as dt
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
-from flask_babel import Babel
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
@@ -17,7 +16,7 @@ from engine.settings import Settings
 def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     """The console's Flask app for `settings`; with `open_db`, opens the configured database (whose schema must be
     up to date: `pm-exports db upgrade`). Tests that opened one already pass open_db=False."""
-    from admin import auth, dashboard, errors, jobs, security
+    from admin import auth, dashboard, errors, i18n, jobs, security
 
     if open_db:
         from engine.db import open_database
@@ -36,11 +35,10 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # the token lives as long as the session, which expires on its own
         WTF_CSRF_SSL_STRICT=settings.admin_secure_cookies,
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # forms only: templates and integrations are far smaller
-        BABEL_DEFAULT_LOCALE="en",
     )
     app.extensions["pm_exports_settings"] = settings
     CSRFProtect(app)
-    Babel(app)
+    i18n.init_app(app, settings)
     login = LoginManager(app)
     login.session_protection = "strong"
     auth.init_login(login)

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin.i18n import local_path, remember_time_zone
 from admin.security import FailedLoginLimiter
 from engine.errors import Unauthenticated
 from engine.models import role_allows
@@ -75,7 +76,7 @@ class LoginForm(FlaskForm):
 
 def _safe_next(target: str | None) -> str:
     """Only a path of this site (never //host or a scheme): no open redirect after login."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    if target and local_path(target):
         return target
     return url_for("admin.index")
 
@@ -99,6 +100,7 @@ def login() -> str | Response:
                 session.clear()
                 session.permanent = True
                 login_user(ConsoleUser(view))
+                remember_time_zone(request.form.get("tz"))
                 audit.record(view.username, "login", "user", view.username)
                 return redirect(_safe_next(request.args.get("next")))
     return render_template("console/login.html", form=form, error=error)

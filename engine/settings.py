@@ -107,6 +107,11 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
         "true",
         "Send the console's cookies over HTTPS only (browsers also accept them from http://127.0.0.1 and localhost)",
     ),
+    "PM_EXPORTS_ADMIN_LOCALE": (
+        "admin_locale",
+        "fr",
+        "Language of the console until a user picks one: `fr` or `en`",
+    ),
     "PM_EXPORTS_DEFAULT_TIMEZONE": (
         "default_timezone",
         "Europe/Paris",
@@ -133,6 +138,7 @@ _INT_FIELDS = {
     "link_days",
     "admin_session_minutes",
 }
+ADMIN_LOCALES = ("fr", "en")  # the console's languages (admin/translations)
 XLSX_ROW_LIMIT = 1_048_576  # rows in one Excel sheet, header included
 
 
@@ -173,6 +179,7 @@ class Settings:
     admin_session_key: str = field(default="", repr=False)
     admin_session_minutes: int = 60
     admin_secure_cookies: bool = True
+    admin_locale: str = "fr"
     default_timezone: str = "Europe/Paris"
     log_level: str = "INFO"
     log_format: str = "auto"
@@ -238,6 +245,8 @@ class Settings:
             raise ConfigError("PM_EXPORTS_LINK_DAYS must be between 1 and 7 (the longest an S3 presigned link lasts)")
         if not 5 <= settings.admin_session_minutes <= 1440:
             raise ConfigError("PM_EXPORTS_ADMIN_SESSION_MINUTES must be between 5 and 1440")
+        if settings.admin_locale not in ADMIN_LOCALES:
+            raise ConfigError(f"PM_EXPORTS_ADMIN_LOCALE must be one of {', '.join(ADMIN_LOCALES)}")
         if not _is_time_zone(settings.default_timezone):
             raise ConfigError(f"PM_EXPORTS_DEFAULT_TIMEZONE: unknown time zone {settings.default_timezone!r}")
         if settings.log_format not in {"auto", "json", "text"}:

@@ -17,8 +17,9 @@ CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
 
 def console_app(settings: Settings, **changes: Any) -> Flask:
-    """The console on the test's (already open) database: plain-HTTP cookies, a fixed session key."""
-    values = {"admin_secure_cookies": False, "admin_session_key": "test-session-key", **changes}
+    """The console on the test's (already open) database: plain-HTTP cookies, a fixed session key, English labels
+    (tests/test_console_i18n.py checks the French ones)."""
+    values = {"admin_secure_cookies": False, "admin_session_key": "test-session-key", "admin_locale": "en", **changes}
     app = create_app(settings.with_(**values), open_db=False)
     app.config["TESTING"] = True
     return app

@@ -37,6 +37,11 @@
     });
   }
 
+  // The login form sends the browser's time zone: the console shows dates in it.
+  document.querySelectorAll('[data-role="browser-time-zone"]').forEach(function (input) {
+    try { input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { input.value = ""; }
+  });
+
   document.querySelectorAll("[data-job-events]").forEach(function (element, index) {
     if (index < MAX_STREAMS) { follow(element); }
   });

@@ -1,0 +1,82 @@
+"""The console's languages: every label marked for translation has its French text, French is the default, English
+on request, and dates follow the user's time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+
+from admin.i18n import catalogue
+
+ADMIN = Path(__file__).resolve().parent.parent / "admin"
+PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
+
+
+def _marked() -> dict[str, str]:
+    """Each msgid marked in admin/ (Python and templates) with the first place it is marked."""
+    found: dict[str, str] = {}
+    method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
+    for filename, lineno, message, _comments, _context in extract_from_dir(ADMIN, method_map):
+        for msgid in message if isinstance(message, tuple) else (message,):
+            if msgid:
+                found.setdefault(msgid, f"{filename}:{lineno}")
+    return found
+
+
+def test_every_marked_label_has_its_french_text() -> None:
+    french = catalogue("fr")
+    missing = [f"{where}: {msgid!r}" for msgid, where in sorted(_marked().items()) if not french.get(msgid)]
+    assert missing == [], "labels without French text (add them to admin/translations/fr/<area>.po):\n" + "\n".join(
+        missing
+    )
+
+
+def test_french_texts_keep_the_placeholders() -> None:
+    for message in catalogue("fr"):
+        if message.id and message.string:
+            assert set(PLACEHOLDER.findall(str(message.id))) == set(PLACEHOLDER.findall(str(message.string))), (
+                message.id
+            )
+
+
+def test_the_catalogue_has_no_stale_entry_beyond_a_few() -> None:
+    """French texts of labels no longer marked anywhere are dead weight: keep the catalogue in step."""
+    marked = _marked()
+    stale = [m.id for m in catalogue("fr") if m.id and m.id not in marked]
+    assert stale == [], f"French texts of labels used nowhere: {stale}"
+
+
+def test_when_shows_utc_times_in_the_user_zone(sqlite_db) -> None:
+    from tests.console_support import console_app
+
+    app = console_app(sqlite_db, admin_locale="en")
+    with app.test_request_context("/"):
+        from flask import session
+
+        session["tz"] = "America/New_York"
+        when = app.jinja_env.filters["when"]
+        text = when(dt.datetime(2026, 1, 15, 12, 0))  # naive = UTC, as stored
+        assert "7:00" in text, text
+
+
+def test_french_is_the_default_and_english_is_one_click_away(sqlite_db) -> None:
+    from tests.console_support import console_app, csrf_token
+
+    app = console_app(sqlite_db, admin_locale="fr")
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    assert "Se connecter" in page and 'lang="fr"' in page
+    token = csrf_token(client)
+    answer = client.post("/language/en", data={"csrf_token": token, "next": "/login"})
+    assert answer.status_code == 302 and answer.headers["Location"].endswith("/login")
+    page = client.get("/login").get_data(as_text=True)
+    assert ">Log in<" in page.replace("\n", "") or "Log in</button>" in page
+    assert client.post("/language/de", data={"csrf_token": token}).status_code == 404
+    assert (
+        client.post("/language/en", data={"csrf_token": token, "next": "//evil.example/"})
+        .headers["Location"]
+        .endswith("/")
+    )
