@@ -13,16 +13,20 @@ from pm_exports_client.client import (
     TemplateVersionInfo,
     UpsertSummary,
 )
+from pm_exports_client.schedules import FireTime, ScheduleInfo, ScheduleRunInfo
 
 __all__ = [
     "Artifact",
     "DownloadError",
     "ExportsClient",
+    "FireTime",
     "Job",
     "JobEvent",
     "JobPage",
     "Preview",
     "Rejection",
+    "ScheduleInfo",
+    "ScheduleRunInfo",
     "TemplateInfo",
     "TemplateVersionInfo",
     "UpsertSummary",

@@ -1,4 +1,4 @@
-"""ExportsClient: a small typed client of the PM Exports gRPC API (ExportService and CatalogService).
+"""ExportsClient: a small typed client of the PM Exports gRPC API (ExportService, CatalogService, ScheduleService).
 
 It sends the API key on every call, turns messages into dataclasses, follows job streams across reconnects
 (resuming after the last event seen, so nothing is missed or seen twice), and checks downloads (size and
@@ -32,7 +32,15 @@ from pm_exports_client.convert import (
     struct_to_dict,
     to_timestamp,
 )
-from pm_exports_client.v1 import catalog_pb2, catalog_pb2_grpc, exports_pb2, exports_pb2_grpc
+from pm_exports_client.schedules import FireTime, ScheduleInfo, ScheduleRunInfo, fields_message, fire_times
+from pm_exports_client.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    exports_pb2,
+    exports_pb2_grpc,
+    schedules_pb2,
+    schedules_pb2_grpc,
+)
 
 TERMINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled", "partial"})
 _STATUS_PREFIX = "JOB_STATUS_"
@@ -325,6 +333,7 @@ class ExportsClient:
             self.channel = grpc.insecure_channel(target, options=options)
         self.exports = exports_pb2_grpc.ExportServiceStub(self.channel)
         self.catalog = catalog_pb2_grpc.CatalogServiceStub(self.channel)
+        self.schedules = schedules_pb2_grpc.ScheduleServiceStub(self.channel)
 
     # --- lifecycle ---
 
@@ -709,6 +718,69 @@ class ExportsClient:
         else:
             request = catalog_pb2.GetProductRequest(ean=ean)
         return product_from_message(self.catalog.GetProduct(request, **self._kw()))
+
+    # --- schedules ---
+
+    def create_schedule(
+        self,
+        name: str,
+        template: str,
+        frequency: str,
+        *,
+        overrides: Mapping[str, Any] | None = None,
+        **fields: Any,
+    ) -> ScheduleInfo:
+        """A recurring export of `template` at `frequency` (`daily 06:00`, `weekly mon,thu 06:00`, `monthly last
+        06:00`, `every 2 hours`, `cron M H DoM Mon DoW`); other fields by keyword (timezone, overlap, catch_up,
+        retry_count, retry_backoff_seconds, max_failures, notify, warn_excluded_percent, enabled,
+        template_version). INVALID_ARGUMENT names the field at fault."""
+        values = {"template": template, "frequency": frequency, **fields}
+        request = schedules_pb2.CreateScheduleRequest(name=name, fields=fields_message(values, overrides))
+        return ScheduleInfo.from_message(self.schedules.CreateSchedule(request, **self._kw()))
+
+    def update_schedule(self, name: str, *, overrides: Mapping[str, Any] | None = None, **fields: Any) -> ScheduleInfo:
+        """Change the fields given by keyword (the others stay); `overrides` replaces the export overrides."""
+        request = schedules_pb2.UpdateScheduleRequest(name=name, fields=fields_message(fields, overrides))
+        return ScheduleInfo.from_message(self.schedules.UpdateSchedule(request, **self._kw()))
+
+    def get_schedule(self, name: str) -> ScheduleInfo:
+        request = schedules_pb2.GetScheduleRequest(name=name)
+        return ScheduleInfo.from_message(self.schedules.GetSchedule(request, **self._kw()))
+
+    def list_schedules(self, *, enabled: bool | None = None) -> list[ScheduleInfo]:
+        """Every schedule, or only the active (enabled=True) or paused (False) ones."""
+        request = schedules_pb2.ListSchedulesRequest()
+        if enabled is not None:
+            request.enabled = enabled
+        response = self.schedules.ListSchedules(request, **self._kw())
+        return [ScheduleInfo.from_message(s) for s in response.schedules]
+
+    def delete_schedule(self, name: str) -> None:
+        self.schedules.DeleteSchedule(schedules_pb2.DeleteScheduleRequest(name=name), **self._kw())
+
+    def pause_schedule(self, name: str) -> ScheduleInfo:
+        request = schedules_pb2.PauseScheduleRequest(name=name)
+        return ScheduleInfo.from_message(self.schedules.PauseSchedule(request, **self._kw()))
+
+    def resume_schedule(self, name: str) -> ScheduleInfo:
+        request = schedules_pb2.ResumeScheduleRequest(name=name)
+        return ScheduleInfo.from_message(self.schedules.ResumeSchedule(request, **self._kw()))
+
+    def run_schedule_now(self, name: str) -> ScheduleRunInfo:
+        """Run it once now, outside its frequency; the run names the job it queued."""
+        request = schedules_pb2.RunScheduleNowRequest(name=name)
+        return ScheduleRunInfo.from_message(self.schedules.RunScheduleNow(request, **self._kw()))
+
+    def schedule_runs(self, name: str, *, limit: int = 50) -> list[ScheduleRunInfo]:
+        """Its latest runs, newest first."""
+        request = schedules_pb2.ListScheduleRunsRequest(name=name, limit=limit)
+        response = self.schedules.ListScheduleRuns(request, **self._kw())
+        return [ScheduleRunInfo.from_message(r) for r in response.runs]
+
+    def next_runs(self, name: str, count: int = 5) -> list[FireTime]:
+        """Its next `count` fire times, in UTC and in the schedule's own zone."""
+        request = schedules_pb2.PreviewNextRunsRequest(name=name, count=count)
+        return fire_times(self.schedules.PreviewNextRuns(request, **self._kw()))
 
 
 def _ident(data: Any, key: str) -> str | None:
