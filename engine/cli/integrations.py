@@ -232,6 +232,9 @@ def jobs_show(app: AppContext, job_id: int) -> None:
     app.open_db()
     job = get_job(job_id)
     click.echo(f"job #{job.id} ({job.kind}, {job.template_name}): {job.status}")
+    if job.schedule:
+        due = f" due {job.due_at:%Y-%m-%d %H:%M} UTC" if job.due_at else ""
+        click.echo(f"  run of schedule {job.schedule}{due}")
     if job.error:
         click.echo(f"  {job.error}")
     click.echo(f"  {job.exported} exported, {job.excluded} excluded of {job.total}")
