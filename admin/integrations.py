@@ -39,6 +39,7 @@ _SERVICE = integrations_pb2.DESCRIPTOR.services_by_name["IntegrationService"].fu
 _RPC_ROLES = roles_from_descriptors(integrations_pb2.DESCRIPTOR)
 PROBE_KEY = "integration_probe"  # the last test's outcome, shown once on the integration's page (never a secret)
 MENU = lazy_gettext("Integrations")
+MULTILINE_SECRET = 2048  # a secret longer than this may hold a key file: a text area keeps its line breaks
 LIST_SPLIT = re.compile(r"[\n,]")
 KIND_LABELS = {  # what each kind is, in words (a kind missing here is shown by its name)
     "local": lazy_gettext("A folder on the workers' machines"),
@@ -112,7 +113,7 @@ def _probe_dict(view: IntegrationView, probe: ProbeView) -> dict[str, Any]:
     return {
         "id": view.id,
         "ok": probe.ok,
-        "latency_ms": probe.latency_ms,
+        "latency_ms": round(probe.latency_ms, 1),
         "message": probe.message,
         "details": dict(probe.details),
         "learnable": learnable,
@@ -136,6 +137,7 @@ class IntegrationsView(ConsoleView):
             errors=errors,
             field_keys={"name", *(input_name(spec) for spec in kind_fields(kind))},
             input_name=input_name,
+            multiline_secret=MULTILINE_SECRET,
         )
 
     @expose("/new", methods=["GET"])

@@ -203,8 +203,9 @@ def test_the_form_of_each_kind_has_its_own_fields(client: FlaskClient) -> None:
         names = set(re.findall(r'name="((?:settings|secrets)\.\w+)"', page))
         assert names == {f"{'secrets' if s.secret else 'settings'}.{s.name}" for s in kind_fields(kind)}, kind
         for spec in kind_fields(kind):
-            if spec.secret:
-                assert re.search(rf'<input type="password" id="f-{spec.name}"', page)
+            if spec.secret:  # a password field, or a text area for a key file; never filled in
+                tag = re.search(rf'<(input type="password"|textarea)[^>]*id="f-{spec.name}"[^>]*>', page, re.S)
+                assert tag and "value=" not in tag.group(0), (kind, spec.name)
 
 
 def test_secrets_are_write_only_kept_when_left_empty_and_replaced_on_demand(
@@ -460,3 +461,40 @@ def test_the_audit_log_filters_pages_and_shows_each_change(
     assert "unknown action" in client.get("/audit/?action=explode").get_data(as_text=True)
     assert client.get("/audit/?from=2000-01-01&to=2000-01-02").get_data(as_text=True).count("data-audit-id=") == 0
     assert "malformed page token" in client.get("/audit/?page=zzz").get_data(as_text=True)
+
+
+# -- the services the pages added ----------------------------------------------------------------------------------
+
+
+def test_the_users_service_keeps_one_active_admin(sqlite_db: Settings) -> None:
+    from engine.errors import InvalidState
+    from engine.services.users import create_user, set_disabled, set_role
+
+    create_user("first", "admin", "a long enough password")
+    with pytest.raises(InvalidState, match="last active admin"):
+        set_role("first", "reader")
+    with pytest.raises(InvalidState, match="last active admin"):
+        set_disabled("first", True)
+    create_user("second", "admin", "a long enough password")
+    set_disabled("second", True)  # a disabled admin does not count
+    with pytest.raises(InvalidState):
+        set_role("first", "manager")
+    set_disabled("second", False)
+    assert set_role("first", "manager").role == "manager"
+    assert set_disabled("first", True).disabled_at is not None  # not an admin any more: nothing to keep
+
+
+def test_the_audit_service_filters_by_action_and_time(sqlite_db: Settings) -> None:
+    import datetime as dt
+
+    from engine.errors import InvalidRequest
+    from engine.services.audit import record
+
+    record("console:a", "create", "user", "x")
+    record("console:a", "update", "user", "x", before={"role": "reader"}, after={"role": "admin"})
+    assert [e.action for e in list_audit(action="update")[0]] == ["update"]
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    assert len(list_audit(since=now - dt.timedelta(minutes=1))[0]) == 2
+    assert list_audit(until=now - dt.timedelta(minutes=1))[0] == []
+    with pytest.raises(InvalidRequest, match="unknown action"):
+        list_audit(action="explode")
