@@ -16,7 +16,7 @@ from engine.settings import Settings
 def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     """The console's Flask app for `settings`; with `open_db`, opens the configured database (whose schema must be
     up to date: `pm-exports db upgrade`). Tests that opened one already pass open_db=False."""
-    from admin import auth, dashboard, errors, i18n, jobs, security
+    from admin import apikeys, audit_view, auth, dashboard, errors, i18n, integrations, jobs, security, users
 
     if open_db:
         from engine.db import open_database
@@ -59,4 +59,10 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         static_url_path="/admin-static",
     )
     console.add_view(jobs.JobsView(name="Jobs", endpoint="jobs", url="/jobs"))
+    console.add_view(
+        integrations.IntegrationsView(name=integrations.MENU, endpoint="integrations", url="/integrations")
+    )
+    console.add_view(apikeys.ApiKeysView(name=apikeys.MENU, endpoint="apikeys", url="/api-keys"))
+    console.add_view(users.UsersView(name=users.MENU, endpoint="users", url="/users"))
+    console.add_view(audit_view.AuditView(name=audit_view.MENU, endpoint="audit", url="/audit"))
     return app

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -43,4 +43,16 @@ class ConsoleIndexView(AdminIndexView):
         return bool(current_user.is_authenticated)
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Response:
+        return _to_login()
+
+
+class AdminOnlyView(ConsoleView):
+    """A view for admins only: hidden from the menu of other roles, 403 on its URLs for them."""
+
+    def is_accessible(self) -> bool:
+        return bool(current_user.is_authenticated and current_user.can("admin"))
+
+    def inaccessible_callback(self, name: str, **kwargs: Any) -> Response:
+        if current_user.is_authenticated:
+            abort(403, description="this page is for admins")
         return _to_login()

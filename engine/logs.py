@@ -10,6 +10,9 @@ import orjson
 
 from engine.settings import Settings
 
+# Libraries whose DEBUG lines carry credentials (botocore logs each request's headers: the access key id and the
+# session token): they log at INFO at most, whatever PM_EXPORTS_LOG_LEVEL says.
+CHATTY_LIBRARIES = ("botocore", "boto3", "s3transfer", "urllib3")
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 
 
@@ -34,3 +37,9 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level.upper())
+    quiet_chatty_libraries()
+
+
+def quiet_chatty_libraries() -> None:
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.INFO)

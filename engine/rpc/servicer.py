@@ -305,7 +305,7 @@ class IntegrationServicer(integrations_pb2_grpc.IntegrationServiceServicer):
 
     def TestIntegration(self, request: integrations_pb2.TestIntegrationRequest, context: Any) -> Any:
         if request.trust:
-            require_role(current_caller(), "admin")  # storing a host key changes the integration
+            require_role(current_caller(), integrations.TRUST_ROLE)  # storing a host key changes the integration
         probe = integrations.test_integration(self.settings, request.name, trust=request.trust)
         return convert_integrations.probe_to_proto(probe)
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,9 +59,17 @@ def record(
 
 
 def list_audit(
-    *, before_id: int | None = None, page_size: int = 50, actor: str | None = None, object_type: str | None = None
+    *,
+    before_id: int | None = None,
+    page_size: int = 50,
+    actor: str | None = None,
+    object_type: str | None = None,
+    action: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
 ) -> tuple[list[AuditView], int | None]:
-    """Entries newest first (those older than `before_id`); returns (entries, the before_id of the next page)."""
+    """Entries newest first (those older than `before_id`), filtered by actor, object type, action and a time
+    range [since, until) in UTC; returns (entries, the before_id of the next page)."""
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidRequest(f"must be between 1 and {MAX_PAGE_SIZE}", "page_size")
     query = AuditEntry.select().order_by(AuditEntry.id.desc())
@@ -70,6 +79,14 @@ def list_audit(
         query = query.where(AuditEntry.actor == actor)
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
+    if action:
+        if action not in ACTIONS:
+            raise InvalidRequest(f"unknown action {action!r} (known: {', '.join(ACTIONS)})", "action")
+        query = query.where(AuditEntry.action == action)
+    if since is not None:
+        query = query.where(AuditEntry.at >= since)
+    if until is not None:
+        query = query.where(AuditEntry.at < until)
     rows = list(query.limit(page_size + 1))
     more = len(rows) > page_size
     rows = rows[:page_size]

@@ -14,8 +14,8 @@ from peewee import IntegrityError
 from engine.catalog.models import utcnow
 from engine.db import current_database
 from engine.destinations.base import Destination, DestinationOptions, FieldSpec
-from engine.destinations.registry import get_destination
-from engine.errors import ExportsError, FatalError, InvalidRequest, NotFound
+from engine.destinations.registry import DESTINATIONS, get_destination
+from engine.errors import ExportsError, FatalError, InvalidRequest, InvalidState, NotFound
 from engine.models import Integration
 from engine.secrets import secret_box
 from engine.services.views import IntegrationView, ProbeView
@@ -24,6 +24,7 @@ from engine.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_NAME = 128
+TRUST_ROLE = "admin"  # storing what a test learned (an SFTP host key) changes the integration: gRPC and console
 MAX_LIST_ITEM = 1024
 TRUE_WORDS, FALSE_WORDS = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
 
@@ -103,6 +104,16 @@ def validate_values(
         else:
             clean_settings[spec.name] = checked
     return clean_settings, clean_secrets
+
+
+def integration_kinds() -> tuple[str, ...]:
+    """The kinds an integration can have (the destination registry's names), sorted."""
+    return tuple(sorted(DESTINATIONS))
+
+
+def kind_fields(kind: str) -> tuple[FieldSpec, ...]:
+    """The settings and secrets a kind takes (InvalidRequest on an unknown kind): forms are generated from them."""
+    return get_destination(kind).fields
 
 
 def _check_name(name: str) -> str:
@@ -194,6 +205,13 @@ def get_integration(settings: Settings, name: str) -> IntegrationView:
     return _view(_row(name), settings)
 
 
+def get_integration_by_id(settings: Settings, integration_id: int) -> IntegrationView:
+    row = Integration.get_or_none(Integration.id == integration_id)
+    if row is None:
+        raise NotFound(f"no integration with id {integration_id}")
+    return _view(row, settings)
+
+
 def delete_integration(name: str) -> None:
     """Delete it; the deliveries that used it keep its name."""
     row = _row(name)
@@ -219,9 +237,13 @@ def open_destination(
     return _view(row, settings), destination
 
 
-def test_integration(settings: Settings, name: str, *, trust: bool = False) -> ProbeView:
+def test_integration(
+    settings: Settings, name: str, *, trust: bool = False, expect: Mapping[str, str] | None = None
+) -> ProbeView:
     """Connect, authenticate, write and delete a probe; record the outcome on the integration. With `trust`,
-    the test's details that are settings of the kind (an SFTP host key) are stored: later connections pin them."""
+    the test's details that are settings of the kind (an SFTP host key) are stored: later connections pin them.
+    With `expect` (what a previous test showed the user), trusting refuses details that differ from it
+    (InvalidState): the key stored is the one the user saw, not one a server swapped in between."""
     view, destination = open_destination(settings, name)
     started = time.monotonic()
     try:
@@ -236,6 +258,12 @@ def test_integration(settings: Settings, name: str, *, trust: bool = False) -> P
     if trust:
         setting_names = {f.name for f in destination.fields if not f.secret}
         learned = {k: v for k, v in probe.details.items() if k in setting_names}
+        changed = sorted(k for k, v in (expect or {}).items() if learned.get(k) != v)
+        if changed:
+            raise InvalidState(
+                f"the server now presents a different {', '.join(changed)} than the one shown: "
+                "not trusted; test the connection again and compare"
+            )
         if learned:
             update_integration(settings, name, learned)
             trusted = tuple(sorted(learned))

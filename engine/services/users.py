@@ -11,7 +11,7 @@ from peewee import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from engine.catalog.models import utcnow
-from engine.errors import InvalidRequest, NotFound, Unauthenticated
+from engine.errors import InvalidRequest, InvalidState, NotFound, Unauthenticated
 from engine.models import ROLE_RANK, ROLES, User
 from engine.services.views import UserView
 
@@ -117,9 +117,20 @@ def count_users() -> int:
     return int(User.select().count())
 
 
+def _keep_an_admin(row: User, role: str, disabled: bool) -> None:
+    """InvalidState when changing `row` to (role, disabled) would leave no active admin to manage the console."""
+    if row.role != "admin" or row.disabled_at is not None or (role == "admin" and not disabled):
+        return
+    others = User.select().where((User.role == "admin") & User.disabled_at.is_null() & (User.id != row.id))
+    if not others.exists():
+        raise InvalidState(f"{row.username} is the last active admin: make another user admin first")
+
+
 def set_role(username: str, role: str) -> UserView:
     row = _row(username)
-    row.role = _check_role(role)
+    role = _check_role(role)
+    _keep_an_admin(row, role, row.disabled_at is not None)
+    row.role = role
     row.save()
     return UserView.of(row)
 
@@ -136,6 +147,7 @@ def set_password(username: str, password: str | None = None) -> tuple[str, UserV
 
 def set_disabled(username: str, disabled: bool) -> UserView:
     row = _row(username)
+    _keep_an_admin(row, row.role, disabled)
     row.disabled_at = (row.disabled_at or utcnow()) if disabled else None
     row.save()
     return UserView.of(row)
