@@ -289,12 +289,14 @@ def test_amazon_feed_contract(catalogue: Settings, template: str) -> None:
     document = json.loads(data)
     assert_valid_feed(document)
     themes = set(get_template(template).spec["mappings"]["themes"].values())
+    allowed = get_template(template).spec["mappings"]["allowed_themes"]
     for message in document["messages"]:
         offer_only = message["requirements"] == "LISTING_OFFER_ONLY"
         assert message["productType"] != "PRODUCT" or offer_only
         attributes = message["attributes"]
         if "variation_theme" in attributes:
-            assert attributes["variation_theme"][0]["name"] in themes
+            theme = attributes["variation_theme"][0]["name"]
+            assert theme in themes and theme in allowed.get(message["productType"], [theme]), message["sku"]
         if "purchasable_offer" in attributes and not offer_only:
             identified = {
                 "externally_assigned_product_identifier",
