@@ -630,6 +630,22 @@ def test_amazon_flat_file_is_filled_into_the_merchants_category_template(catalog
     assert all(len(r["item_name"]) <= 200 and "\n" not in r["item_name"] for r in items.values())
 
 
+def test_amazon_flat_file_checks_columns_against_the_templates_valid_values(catalog: Settings) -> None:
+    inputs = catalog.var_dir / "inputs"
+    # the Valid Values sheet as tab-delimited text: a group, then the column's label and its accepted values
+    sheet = "Valid Values\n\tLibellé feed_product_type - [ kitchen ]\tSAUTE_FRY_PAN\tSHIRT\n\tcondition_type\tNew\n"
+    (inputs / "valid.txt").write_text(sheet, encoding="utf-8")
+    options = {"category_template": AMAZON_CATEGORY_TEMPLATE, "valid_values": "valid.txt"}
+    _job, result = export(catalog, "Amazon Flat File", options=options)
+    assert result.files and result.excluded == len(EXCLUDED["Amazon Flat File"])
+    (inputs / "valid.txt").write_text(sheet.replace("\tSHIRT", ""), encoding="utf-8")
+    with pytest.raises(OutputError, match=r"feed_product_type 'SHIRT' is not a value the category template accepts "
+                       r"\(its Valid Values: SAUTE_FRY_PAN\)"):  # fmt: skip
+        export(catalog, "Amazon Flat File", options=options)
+    with pytest.raises(OutputError, match=r"'missing\.txt' is not in the inputs folder"):
+        export(catalog, "Amazon Flat File", options={**options, "valid_values": "missing.txt"})
+
+
 def test_amazon_flat_file_needs_the_category_template(catalog: Settings) -> None:
     with pytest.raises(TemplateError, match=r"options\.category_template: name the category template"):
         export(catalog, "Amazon Flat File")
