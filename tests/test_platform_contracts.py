@@ -17,12 +17,14 @@ import pytest
 
 from engine.catalog.demo import seed_demo
 from engine.catalog.gtin import is_valid_gtin
-from engine.catalog.models import Product
+from engine.catalog.models import Category, Product, Variant
 from engine.catalog.store import upsert_product
+from engine.formats.odoo_csv import COMBINED, attribute_lines
 from engine.models import JobExclusion
 from engine.services.exports import resolve_request, run_inline
 from engine.services.templates import get_template
 from engine.settings import Settings
+from tests import odoo_import as odoo
 from tests.platform_catalog import AMAZON_CATEGORY_TEMPLATE, write_amazon_category_template
 from tests.test_platforms import (
     GOOGLE_NAMESPACE,
@@ -58,6 +60,24 @@ HARD_CASES: list[dict[str, Any]] = [
         "variants": [
             {"sku": "HARD-2-A", "ean": "4006381333955", "options": {"Gravure": "Oui, dorée"}, "stock": 2},
             {"sku": "HARD-2-B", "ean": "4006381333962", "options": {"Gravure": "Non"}, "stock": 0},
+        ],
+    },
+    {  # options Odoo cannot generate as one line each (not every combination exists), a comma in a value
+        "sku": "HARD-4",
+        "ean": "4006381333986",
+        "title": "Huile de noix",
+        "brand": "Moulin",
+        "price": "8.40",
+        "tax_rate": "5.5",
+        "status": "active",
+        "category": "Épicerie fine > Condiments > Huiles d'olive",
+        "description": "Huile",
+        "bullet_points": ["Pression à froid"],
+        "images": ["https://cdn.example.com/hard-4.jpg"],
+        "attributes": {"url": "https://shop.example.com/p/hard-4"},
+        "variants": [
+            {"sku": "HARD-4-A", "ean": "4006381333993", "options": {"Contenance": "1,5 L", "Bouchon": "Liège"}},
+            {"sku": "HARD-4-B", "ean": "4006381334006", "options": {"Contenance": "50 cl", "Bouchon": "Vis"}},
         ],
     },
     {  # apparel without gender nor age group: Google requires both for Apparel & Accessories
@@ -184,29 +204,82 @@ def test_prestashop_contract(catalogue: Settings) -> None:
         assert product["price_tex"] and float(product["price_tex"]) > 0
 
 
+def odoo_database() -> odoo.Database:
+    """What the merchant's Odoo holds before the import: the categories by complete name, the price-included
+    sales taxes the template names."""
+    db = odoo.Database()
+    for path in ["", *(c.path for c in Category.select())]:
+        db.add("product.category", {"name": " / ".join(["All", *path.split(" > ")]) if path else "All"})
+    for name in ODOO_PRICE_INCLUDED_TAXES:
+        db.add("account.tax", {"name": name})
+    return db
+
+
+def catalogue_variants(product: Product) -> list[dict[str, str]]:
+    """The product's variants as {option: value}, the way attribute_lines combines them when Odoo could not
+    generate exactly them from one line per option."""
+    variants = []
+    for variant in product.variants.order_by(Variant.position):
+        names = (variant.option1_name, variant.option2_name, variant.option3_name)
+        values = (variant.option1_value, variant.option2_value, variant.option3_value)
+        options = {n: v for n, v in zip(names, values, strict=True) if n and v}
+        if options and options not in variants:
+            variants.append(options)
+    lines = attribute_lines([{"options": v} for v in variants])
+    if len(lines) == 1 and COMBINED in lines[0][0]:
+        names = lines[0][0]
+        return [{names: COMBINED.join(v.values())} for v in variants]
+    return variants
+
+
 def test_odoo_contract(catalogue: Settings) -> None:
-    data, exclusions = export(catalogue, "Odoo Products")
+    job, result = run_inline(resolve_request("Odoo Products", {}), catalogue, out_dir=catalogue.export_dir)
+    exclusions = {e.product_id: (e.rule, e.message) for e in JobExclusion.select().where(JobExclusion.job == job.id)}
     check_exclusions("Odoo Products", exclusions)
-    header, *body = rows_of(data, ",")
-    ids = set()
-    odoo_taxes = ODOO_PRICE_INCLUDED_TAXES
-    for row in (dict(zip(header, r, strict=True)) for r in body):
-        # categ_id is a required many2one matched by complete name under the root category "All"
-        assert row["categ_id"] == "All" or row["categ_id"].startswith("All / ")
-        assert row["id"] not in ids and "\n" not in row["name"]
-        ids.add(row["id"])
+    products_file, attributes_file = result.files
+    assert attributes_file.path.name == products_file.path.name.replace(".csv", "-attributes.csv")
+    db = odoo_database()
+    # the attributes first, then the products (the order PLATFORMS.md gives); a second run changes nothing
+    for _run in (1, 2):
+        odoo.load(db, "product.attribute", attributes_file.path.read_bytes())
+        template_ids = odoo.load(db, "product.template", products_file.path.read_bytes())
+        counts = {model: len(records) for model, records in db.records.items()}
+        if _run == 1:
+            first_counts = counts
+    assert counts == first_counts, "a re-import must update, never duplicate"
+    assert not db.warnings
+    templates = db.table("product.template")
+    categories = db.table("product.category")
+    taxes = db.table("account.tax")
+    assert len(template_ids) == len(set(template_ids)) == len(templates)
+    catalogue_count = Product.select().where(Product.status.in_(["active", "inactive"])).count()
+    assert len(templates) + len(exclusions) == catalogue_count
+    with_variants = 0
+    for xid, (model, index) in db.xids.items():
+        if model != "product.template":
+            continue
+        template = templates[index]
+        product = Product.get_by_id(int(xid.removeprefix("pm_exports.product_")))
+        # categ_id: a required many2one, found by complete name under the root category "All"
+        assert categories[template["categ_id"]]["name"].startswith("All"), xid
+        assert "\n" not in template["name"]
         # the price Odoo shows back: list_price stored at the "Product Price" precision (2 decimals), and with a
         # price-included tax (many2many by name, split on commas) the tax-included total is list_price itself
-        product = Product.get_by_id(int(row["id"].removeprefix("pm_exports.product_")))
-        assert "," not in row["taxes_id"]
-        rate = odoo_taxes[row["taxes_id"]] if row["taxes_id"] else Decimal(0)
-        assert rate == (product.tax_rate or Decimal(0)), row["id"]
+        rate = sum((ODOO_PRICE_INCLUDED_TAXES[taxes[t]["name"]] for t in template["taxes_id"]), Decimal(0))
+        assert rate == (product.tax_rate or Decimal(0)), xid
         if product.price is None:
-            assert row["list_price"] == "", row["id"]  # an ERP record may get its price later
-            continue
-        assert Decimal(row["list_price"]).quantize(Decimal("0.01")) == product.price, (row["id"], row["list_price"])
-    catalogue = Product.select().where(Product.status.in_(["active", "inactive"])).count()
-    assert len(ids) + len(exclusions) == catalogue
+            assert template["list_price"] is None, xid  # an ERP record may get its price later
+        else:
+            assert Decimal(template["list_price"]).quantize(Decimal("0.01")) == product.price, xid
+        # the variants Odoo generates are exactly the catalogue's
+        generated = odoo.generate_variants(db, template)
+        expected = catalogue_variants(product)
+        with_variants += bool(expected)
+        key = lambda v: sorted(v.items())  # noqa: E731
+        assert sorted(map(key, generated)) == sorted(map(key, expected)) or (not expected and generated == [{}]), xid
+    assert with_variants > 50
+    values = {v["name"] for v in db.table("product.attribute.value")}
+    assert {"Oui, dorée", "1,5 L"} <= values  # commas inside values reach Odoo whole
 
 
 @pytest.mark.parametrize("template", ["Amazon Listings Feed"])
@@ -216,12 +289,14 @@ def test_amazon_feed_contract(catalogue: Settings, template: str) -> None:
     document = json.loads(data)
     assert_valid_feed(document)
     themes = set(get_template(template).spec["mappings"]["themes"].values())
+    allowed = get_template(template).spec["mappings"]["allowed_themes"]
     for message in document["messages"]:
         offer_only = message["requirements"] == "LISTING_OFFER_ONLY"
         assert message["productType"] != "PRODUCT" or offer_only
         attributes = message["attributes"]
         if "variation_theme" in attributes:
-            assert attributes["variation_theme"][0]["name"] in themes
+            theme = attributes["variation_theme"][0]["name"]
+            assert theme in themes and theme in allowed.get(message["productType"], [theme]), message["sku"]
         if "purchasable_offer" in attributes and not offer_only:
             identified = {
                 "externally_assigned_product_identifier",

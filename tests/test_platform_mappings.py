@@ -37,6 +37,24 @@ def spec_with(**extra: Any) -> dict[str, Any]:
         ({"required": ["brand"]}, "mappings.required", "must be a list of category, attributes, theme"),
         ({"colours": {}}, "mappings", "unknown key(s) colours"),
         (
+            {
+                "categories": {"Audio": "HEADPHONES"},
+                "themes": {"color": "COLOR"},
+                "allowed_themes": {"HEADPHONE": ["COLOR"]},
+            },
+            "mappings.allowed_themes",
+            "product type 'HEADPHONE' is not one mappings.categories maps to",
+        ),
+        (
+            {
+                "categories": {"Audio": "HEADPHONES"},
+                "themes": {"color": "COLOR"},
+                "allowed_themes": {"HEADPHONES": ["SIZE"]},
+            },
+            "mappings.allowed_themes.HEADPHONES",
+            "theme 'SIZE' allowed for HEADPHONES is not a theme of mappings.themes (known: COLOR)",
+        ),
+        (
             {"categories": {f"C{i}": "X" for i in range(MAX_CATEGORY_ENTRIES + 1)}},
             "mappings.categories",
             f"at most {MAX_CATEGORY_ENTRIES} entries",
@@ -105,6 +123,31 @@ def test_apply_maps_category_by_longest_path_options_values_and_theme() -> None:
     failure = mappings.apply(odd)
     assert failure is not None and failure.rule_id == "mapping:theme"
     assert "platform attributes scent" in failure.message
+
+
+def test_a_product_type_gets_only_the_themes_it_allows() -> None:
+    mappings = compile_mappings(
+        check_mappings(
+            {
+                "categories": {"Audio": "HEADPHONES", "Mode": "SHIRT"},
+                "themes": {"size": "SIZE", "color": "COLOR", "size/color": "SIZE/COLOR"},
+                "allowed_themes": {"HEADPHONES": ["COLOR"]},
+                "required": ["category", "theme"],
+            }
+        )
+    )
+    headphones: dict[str, Any] = {
+        "categories": [{"path": "Audio"}],
+        "variants": [{"options": {"Couleur": "Noir"}}, {"options": {"Couleur": "Blanc"}}],
+    }
+    assert mappings.apply(headphones) is None and headphones["mapped"]["theme"] == "COLOR"
+    headphones["variants"] = [{"options": {"Taille": "S"}}, {"options": {"Taille": "M"}}]
+    failure = mappings.apply(headphones)
+    assert failure is not None and failure.rule_id == "mapping:theme"
+    assert failure.message.startswith("product type HEADPHONES allows the variation themes COLOR; the options Taille")
+    assert "give SIZE" in failure.message
+    shirt: dict[str, Any] = {"categories": [{"path": "Mode"}], "variants": headphones["variants"]}
+    assert mappings.apply(shirt) is None and shirt["mapped"]["theme"] == "SIZE"  # a type not listed: every theme
 
 
 @pytest.fixture

@@ -55,6 +55,9 @@ FLAT_FILE_OPTIONS = {"options": {"category_template": AMAZON_CATEGORY_TEMPLATE}}
 # `id`, the external id column of every import; `is_storable` since Odoo 18, `detailed_type` before it).
 ODOO_PRODUCT_TEMPLATE_FIELDS = {
     "id",
+    "attribute_line_ids/id",  # the attribute lines (sub-rows), product_template_attribute_line.py
+    "attribute_line_ids/attribute_id/id",
+    "attribute_line_ids/value_ids/id",
     "name",
     "default_code",
     "barcode",
@@ -167,6 +170,9 @@ def test_platform_template_matches_its_golden_file_and_excludes_bad_products(cat
     if template == "PrestaShop Standard":  # combinations go to a second file
         assert [f.name.endswith("-combinations.csv") for f in result.files] == [False, True]
         check_golden("prestashop-combinations.csv", result.files[1].path.read_bytes())
+    elif template == "Odoo Products":  # the attributes the products' variants use, imported first
+        assert [f.name.endswith("-attributes.csv") for f in result.files] == [False, True]
+        check_golden("odoo-attributes.csv", result.files[1].path.read_bytes())
     else:
         assert len(result.files) == 1
     check_golden(name, result.files[0].path.read_bytes())
@@ -624,6 +630,22 @@ def test_amazon_flat_file_is_filled_into_the_merchants_category_template(catalog
     assert all(len(r["item_name"]) <= 200 and "\n" not in r["item_name"] for r in items.values())
 
 
+def test_amazon_flat_file_checks_columns_against_the_templates_valid_values(catalog: Settings) -> None:
+    inputs = catalog.var_dir / "inputs"
+    # the Valid Values sheet as tab-delimited text: a group, then the column's label and its accepted values
+    sheet = "Valid Values\n\tLibellé feed_product_type - [ kitchen ]\tSAUTE_FRY_PAN\tSHIRT\n\tcondition_type\tNew\n"
+    (inputs / "valid.txt").write_text(sheet, encoding="utf-8")
+    options = {"category_template": AMAZON_CATEGORY_TEMPLATE, "valid_values": "valid.txt"}
+    _job, result = export(catalog, "Amazon Flat File", options=options)
+    assert result.files and result.excluded == len(EXCLUDED["Amazon Flat File"])
+    (inputs / "valid.txt").write_text(sheet.replace("\tSHIRT", ""), encoding="utf-8")
+    with pytest.raises(OutputError, match=r"feed_product_type 'SHIRT' is not a value the category template accepts "
+                       r"\(its Valid Values: SAUTE_FRY_PAN\)"):  # fmt: skip
+        export(catalog, "Amazon Flat File", options=options)
+    with pytest.raises(OutputError, match=r"'missing\.txt' is not in the inputs folder"):
+        export(catalog, "Amazon Flat File", options={**options, "valid_values": "missing.txt"})
+
+
 def test_amazon_flat_file_needs_the_category_template(catalog: Settings) -> None:
     with pytest.raises(TemplateError, match=r"options\.category_template: name the category template"):
         export(catalog, "Amazon Flat File")
@@ -722,8 +744,10 @@ def test_odoo_csv_uses_product_template_import_fields(catalog: Settings) -> None
     _job, result = export(catalog, "Odoo Products")
     rows = read_csv(result.files[0].path.read_bytes())
     assert set(rows[0]) <= ODOO_PRODUCT_TEMPLATE_FIELDS, set(rows[0]) - ODOO_PRODUCT_TEMPLATE_FIELDS
-    items = {r["id"]: r for r in as_dicts(rows)}
+    items = {r["id"]: r for r in as_dicts(rows) if r["id"]}  # the others are attribute-line sub-rows
     assert all(re.fullmatch(r"pm_exports\.product_\d+", external_id) for external_id in items)
+    sub_rows = [r for r in as_dicts(rows) if not r["id"]]
+    assert sub_rows and all(r["attribute_line_ids/id"] and not r["name"] and not r["type"] for r in sub_rows)
     pan = items["pm_exports.product_1"]
     assert (pan["name"], pan["default_code"], pan["barcode"]) == (
         "Poêle « Éloïse » 28 cm, fonte & céramique",

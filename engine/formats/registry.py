@@ -14,6 +14,7 @@ FORMATS: dict[str, str] = {
     "google_xml": "engine.formats.google_xml:GoogleXmlWriter",
     "amazon_json": "engine.formats.amazon_json:AmazonJsonWriter",
     "amazon_flat_file": "engine.formats.amazon_flat_file:AmazonFlatFileWriter",
+    "odoo_csv": "engine.formats.odoo_csv:OdooCsvWriter",
 }
 
 

@@ -11,6 +11,11 @@ A template's `mappings` (all keys optional):
 - `values`: {platform attribute: {catalogue value: platform value}} (`color`: {`Noir`: `Black`}).
 - `themes`: {platform attributes joined by `/`, in option order: platform variation theme} (`size/color`:
   `SIZE/COLOR`); a product whose options give no listed combination has no theme.
+- `allowed_themes`: {platform product type: [themes it allows]} (Amazon: the product type definition's
+  `variation_theme` enum). A product of a listed type gets its theme from `themes` only when the type allows it;
+  otherwise it has no theme (excluded as `mapping:theme` naming the product type, its options and the allowed
+  themes when a theme is required). Checked on save: each allowed theme is a value of `themes` and each listed
+  type is one `categories` maps to.
 - `required`: which of `category`, `attributes`, `theme` the platform needs: a product without one is excluded
   with the rule `mapping:<name>` and a message naming the missing mapping.
 
@@ -35,7 +40,8 @@ MAX_THEME_ENTRIES = 500
 MAX_KEY_LENGTH = 500
 MAX_VALUE_LENGTH = 500
 REQUIRABLE = ("category", "attributes", "theme")
-MAPPING_KEYS = {"categories", "attributes", "attribute_defaults", "values", "themes", "required"}
+MAPPING_KEYS = {"categories", "attributes", "attribute_defaults", "values", "themes", "allowed_themes", "required"}
+MAX_ALLOWED_THEMES = 100  # per product type
 PATH_SEPARATOR = " > "
 ATTRIBUTE_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_")
 
@@ -101,6 +107,30 @@ def _text_table(data: Any, where: str, limit: int, *, attribute_values: bool = F
     return out
 
 
+def _allowed_themes(data: Any, checked: Mapping[str, Any]) -> dict[str, list[str]]:
+    """{product type: [themes]}: each theme one `themes` gives, each type one `categories` maps to."""
+    where = "mappings.allowed_themes"
+    if not isinstance(data, Mapping) or len(data) > MAX_CATEGORY_ENTRIES:
+        raise TemplateError(f"must be an object {{product type: [themes]}} of at most {MAX_CATEGORY_ENTRIES}", where)
+    themes = set((checked.get("themes") or {}).values())
+    product_types = set((checked.get("categories") or {}).values())
+    out: dict[str, list[str]] = {}
+    for product_type, allowed in data.items():
+        at = f"{where}.{product_type}"
+        if not isinstance(product_type, str) or product_type not in product_types:
+            raise TemplateError(f"product type {product_type!r} is not one mappings.categories maps to", where)
+        if not isinstance(allowed, list) or not 1 <= len(allowed) <= MAX_ALLOWED_THEMES:
+            raise TemplateError(f"must be a list of 1 to {MAX_ALLOWED_THEMES} themes", at)
+        for theme in allowed:
+            if theme not in themes:
+                known = ", ".join(sorted(themes)) or "none"
+                raise TemplateError(
+                    f"theme {theme!r} allowed for {product_type} is not a theme of mappings.themes (known: {known})", at
+                )
+        out[product_type] = list(dict.fromkeys(allowed))
+    return out
+
+
 def check_mappings(data: Any) -> dict[str, Any]:
     """Check a template's `mappings` and return them normalised; raise TemplateError naming the key."""
     if not isinstance(data, Mapping):
@@ -134,6 +164,8 @@ def check_mappings(data: Any) -> dict[str, Any]:
             if not all(part and set(part) <= ATTRIBUTE_NAME_CHARS for part in key.split("/")):
                 raise TemplateError(f"{key!r} must be platform attributes joined by / (size/color)", "mappings.themes")
         out["themes"] = themes
+    if "allowed_themes" in data:
+        out["allowed_themes"] = _allowed_themes(data["allowed_themes"], out)
     if "required" in data:
         required = data["required"]
         if not isinstance(required, list) or any(r not in REQUIRABLE for r in required):
@@ -158,6 +190,7 @@ class CompiledMappings:
     attributes: dict[str, str] = field(default_factory=dict)  # casefolded name -> platform attribute
     values: dict[str, dict[str, str]] = field(default_factory=dict)  # attribute -> casefolded value -> value
     themes: dict[str, str] = field(default_factory=dict)
+    allowed_themes: dict[str, frozenset[str]] = field(default_factory=dict)
     required: tuple[str, ...] = ()
     product_columns: frozenset[str] = frozenset({"attributes"})
     relations: frozenset[str] = frozenset({"categories", "variants"})
@@ -208,7 +241,9 @@ class CompiledMappings:
             unmapped.extend(n for n in missing if n not in unmapped)
         theme_attributes = [a for n in option_names if (a := self.attribute_for(n)) is not None]
         theme_key = "/".join(dict.fromkeys(theme_attributes)) if not unmapped else ""
-        mapped["theme"] = self.themes.get(theme_key) if theme_key else None
+        theme = self.themes.get(theme_key) if theme_key else None
+        allowed = self.allowed_themes.get(mapped["category"] or "")
+        mapped["theme"] = theme if allowed is None or theme in allowed else None
         record["mapped"] = mapped
         if "category" in self.required and mapped["category"] is None:
             paths = [c.get("path") for c in record.get("categories") or [] if c]
@@ -220,10 +255,18 @@ class CompiledMappings:
             return MappingFailure("mapping:attributes", message)
         if "theme" in self.required and variants and mapped["theme"] is None:
             listed = theme_key or "none"
-            message = (
-                f"no variation theme for the options {', '.join(option_names)} (platform attributes {listed}): "
-                "add one to mappings.themes"
-            )
+            if allowed is not None:
+                message = (
+                    f"product type {mapped['category']} allows the variation themes {', '.join(sorted(allowed))}; "
+                    f"the options {', '.join(option_names)} (platform attributes {listed}) give "
+                    f"{theme or 'no theme'}: map the options to attributes of an allowed theme "
+                    "(mappings.attributes) or the category to another product type"
+                )
+            else:
+                message = (
+                    f"no variation theme for the options {', '.join(option_names)} (platform attributes {listed}): "
+                    "add one to mappings.themes"
+                )
             return MappingFailure("mapping:theme", message)
         return None
 
@@ -238,5 +281,6 @@ def compile_mappings(mappings: Mapping[str, Any] | None) -> CompiledMappings:
         attributes=attributes,
         values={a: {k.casefold(): v for k, v in t.items()} for a, t in (mappings.get("values") or {}).items()},
         themes={k.casefold(): v for k, v in (mappings.get("themes") or {}).items()},
+        allowed_themes={k: frozenset(v) for k, v in (mappings.get("allowed_themes") or {}).items()},
         required=tuple(mappings.get("required") or ()),
     )

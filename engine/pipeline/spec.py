@@ -291,7 +291,7 @@ def _merged_mappings(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> d
                 **{a: {**(current.get(a) or {}), **t} if isinstance(t, Mapping) else t for a, t in value.items()},
             }
         elif (
-            key in {"categories", "attributes", "themes"}
+            key in {"categories", "attributes", "themes", "allowed_themes"}
             and isinstance(value, Mapping)
             and isinstance(current, Mapping)
         ):
