@@ -16,7 +16,19 @@ from engine.settings import Settings
 def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     """The console's Flask app for `settings`; with `open_db`, opens the configured database (whose schema must be
     up to date: `pm-exports db upgrade`). Tests that opened one already pass open_db=False."""
-    from admin import apikeys, audit_view, auth, dashboard, errors, i18n, integrations, jobs, security, users
+    from admin import (
+        apikeys,
+        audit_view,
+        auth,
+        dashboard,
+        errors,
+        i18n,
+        integrations,
+        jobs,
+        security,
+        templates_view,
+        users,
+    )
 
     if open_db:
         from engine.db import open_database
@@ -59,6 +71,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         static_url_path="/admin-static",
     )
     console.add_view(jobs.JobsView(name="Jobs", endpoint="jobs", url="/jobs"))
+    console.add_view(templates_view.TemplatesView(name="Templates", endpoint="templates", url="/templates"))
     console.add_view(
         integrations.IntegrationsView(name=integrations.MENU, endpoint="integrations", url="/integrations")
     )

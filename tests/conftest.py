@@ -17,7 +17,8 @@ from engine.services.setup import upgrade
 from engine.settings import Settings
 from tests.servers.session import POSTGRES_ENV, ServerUnavailable, SessionServers
 
-pytest_plugins = ["tests.browser_support"]  # the console's browser fixtures: console_url, browser
+# the console's fixtures: console_url, browser (a real process and browser); console, client (Flask's test client)
+pytest_plugins = ["tests.console_support", "tests.browser_support"]
 
 # the platforms' own contracts (CSV headers, JSON schemas...), beside the repository's root, also in CI
 SHARED_SPECS = Path(__file__).resolve().parents[2] / "shared" / "specs"

@@ -1,10 +1,13 @@
-"""Helpers of the console tests: an app on the test's database and Redis, users of each role, CSRF-aware login."""
+"""Helpers of the console tests: an app on the test's database and Redis, users of each role, CSRF-aware login; the
+`console` (settings, app) and `client` fixtures (tests/conftest.py loads this module as a plugin)."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -23,6 +26,18 @@ def console_app(settings: Settings, **changes: Any) -> Flask:
     app = create_app(settings.with_(**values), open_db=False)
     app.config["TESTING"] = True
     return app
+
+
+@pytest.fixture
+def console(sqlite_db: Settings, redis_url: str) -> Iterator[tuple[Settings, Flask]]:
+    settings = sqlite_db.with_(redis_url=redis_url)
+    make_users()
+    yield settings, console_app(settings)
+
+
+@pytest.fixture
+def client(console: tuple[Settings, Flask]) -> FlaskClient:
+    return console[1].test_client()
 
 
 def make_users() -> None:

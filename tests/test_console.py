@@ -4,7 +4,6 @@ state-changing route, escaping, job pages, event streams, downloads checked agai
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,22 +17,10 @@ from engine.services.audit import list_audit, without_secrets
 from engine.services.exports import resolve_request, run_inline
 from engine.services.users import MAX_FAILED_LOGINS, authenticate_user, ensure_first_admin
 from engine.settings import Settings
-from tests.console_support import PASSWORD, console_app, csrf_token, log_in, make_users
+from tests.console_support import PASSWORD, console_app, csrf_token, log_in
 from tests.small_catalog import build_small_catalog
 
 XSS = "<script>alert(1)</script>"
-
-
-@pytest.fixture
-def console(sqlite_db: Settings, redis_url: str) -> Iterator[tuple[Settings, Flask]]:
-    settings = sqlite_db.with_(redis_url=redis_url)
-    make_users()
-    yield settings, console_app(settings)
-
-
-@pytest.fixture
-def client(console: tuple[Settings, Flask]) -> FlaskClient:
-    return console[1].test_client()
 
 
 def finished_job(settings: Settings) -> ExportJob:

@@ -333,9 +333,15 @@ def preview_export(
     early (see `Preview.incomplete`) after `seconds`, PREVIEW_MAX_SCANNED products or PREVIEW_MAX_CHARS."""
     if not 1 <= limit <= 1000:
         raise InvalidRequest("must be between 1 and 1000", "limit")
+    return preview_request(resolve_request(template, overrides), limit, seconds=seconds)
+
+
+def preview_request(request: ResolvedRequest, limit: int = 20, *, seconds: float = PREVIEW_SECONDS) -> Preview:
+    """The preview of an already resolved request (a template's unsaved edited spec, for the console's editor)."""
+    if not 1 <= limit <= 1000:
+        raise InvalidRequest("must be between 1 and 1000", "limit")
     seconds = min(seconds, PREVIEW_SECONDS)
     deadline = time.monotonic() + seconds
-    request = resolve_request(template, overrides)
     spec = request.spec
     columns, rules = compile_columns(spec.columns, spec.rows), compile_rules(spec.rules)
     where = selection_where(spec.selection, spec.statuses)

@@ -1,19 +1,36 @@
-"""Templates: install the predefined ones; create, update (versioned), copy, delete, list, look up."""
+"""Templates: install the predefined ones; create, update (versioned), copy, delete, list, look up; restore and diff
+versions; what an editor offers (source fields, the transformation vocabulary) and where a spec's problems are."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import difflib
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
+import orjson
 from peewee import IntegrityError
 
 from engine.catalog.models import utcnow
 from engine.db import current_database
-from engine.errors import InvalidRequest, InvalidState, NotFound
+from engine.errors import InvalidRequest, InvalidState, NotFound, TemplateError
+from engine.formats.registry import FORMATS, get_writer
 from engine.models import Template, TemplateVersion
+from engine.pipeline.fields import LIST_RELATIONS, MAPPED_KINDS, MAPPED_ROOT, PRODUCT_FIELDS, RELATIONS, ROW_OBJECTS
+from engine.pipeline.mapping import compile_columns
+from engine.pipeline.rows import EXPANDERS, check_mode
 from engine.pipeline.spec import ExportSpec
+from engine.pipeline.transforms import REGISTRY, REQUIRED, build_step
 from engine.services.notifications import check_policy_integrations
-from engine.services.views import TemplateVersionView, TemplateView
+from engine.services.views import (
+    SpecProblemView,
+    TemplateVersionView,
+    TemplateView,
+    TransformArgView,
+    TransformInfoView,
+)
 
 
 def install_predefined(data: dict[str, Any]) -> str:
@@ -163,3 +180,228 @@ def template_version(name: str, version: int) -> dict[str, Any]:
         raise NotFound(f"template {name!r} has no version {version}")
     spec: dict[str, Any] = row.spec
     return spec
+
+
+def restore_template_version(name: str, version: int) -> TemplateView:
+    """Make a saved version the current spec again, as a new version (the history is kept whole)."""
+    spec = template_version(name, version)
+    if spec == _editable(name).spec:
+        raise InvalidRequest(f"version {version} is the current spec already", "version")
+    return update_template(name, spec=dict(spec))
+
+
+MAX_DIFF_LINES = 5_000
+
+
+def _pretty(spec: Mapping[str, Any]) -> list[str]:
+    return orjson.dumps(spec, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode().splitlines()
+
+
+def diff_template_versions(name: str, old: int, new: int) -> list[str]:
+    """A unified diff of two versions' specs as pretty-printed JSON (keys sorted), at most MAX_DIFF_LINES lines."""
+    before, after = _pretty(template_version(name, old)), _pretty(template_version(name, new))
+    lines = list(difflib.unified_diff(before, after, f"{name} v{old}", f"{name} v{new}", lineterm=""))
+    if len(lines) > MAX_DIFF_LINES:
+        cut = len(lines) - MAX_DIFF_LINES
+        lines = [*lines[:MAX_DIFF_LINES], f"... {cut:,} more lines not shown"]
+    return lines
+
+
+# What a template from scratch starts with (then edited in the console or with `templates update`).
+STARTER_COLUMNS = (
+    {"header": "SKU", "source": "sku"},
+    {"header": "Title", "source": "title"},
+    {"header": "Price", "source": "price"},
+)
+
+
+def template_formats() -> list[str]:
+    """The file formats a template can have (the format registry's names)."""
+    return list(FORMATS)
+
+
+def starter_spec(format: str) -> dict[str, Any]:
+    """A valid first spec in `format`: SKU, title and price columns, or, for a feed format that needs its own
+    columns and options, the spec of the predefined template of that format."""
+    get_writer(format)  # an unknown format is refused, naming the known ones
+    try:
+        return ExportSpec.from_dict({"format": format, "columns": [dict(c) for c in STARTER_COLUMNS]}).to_dict()
+    except TemplateError as exc:
+        model = (
+            Template.select()
+            .where((Template.format == format) & (Template.predefined == True))  # noqa: E712 (peewee expression)
+            .order_by(Template.name)
+            .first()
+        )
+        if model is None:
+            reason = f"a new {format} template needs more than basic columns ({exc.reason})"
+            raise TemplateError(reason, "format") from None
+        spec: dict[str, Any] = model.spec
+        return spec
+
+
+def create_blank_template(name: str, format: str, description: str = "") -> TemplateView:
+    """A new template from scratch in `format` (see starter_spec), to be edited after."""
+    return create_template(name, starter_spec(format), description)
+
+
+_DATA_TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "templates"
+
+
+@functools.cache
+def _platforms() -> dict[str, str]:
+    found: dict[str, str] = {}
+    for path in sorted(_DATA_TEMPLATES.glob("*.json")):
+        data = orjson.loads(path.read_bytes())
+        if data.get("platform"):
+            found[str(data["name"])] = str(data["platform"])
+    return found
+
+
+def template_platform(name: str) -> str:
+    """The platform a predefined template is made for, from its data file ("" for the generic ones and for own
+    templates)."""
+    return _platforms().get(name, "")
+
+
+def source_fields() -> list[str]:
+    """The source paths an editor offers, generated from the engine's field tables: product fields (and the first
+    item of list fields), each relation's sub-fields (whole and first item), the row objects' and the mapped ones.
+    Other indexes and `attributes.<name>` are valid too: typed by hand."""
+    paths: list[str] = []
+    for name, kind in PRODUCT_FIELDS.items():
+        paths.append(name)
+        if kind == "list":
+            paths.append(f"{name}[0]")
+    for root, (subfields, _default) in RELATIONS.items():
+        for sub in subfields:
+            paths.append(f"{root}.{sub}")
+            if root in LIST_RELATIONS:
+                paths.append(f"{root}[0].{sub}")
+    for root, (subfields, _default, _relation) in ROW_OBJECTS.items():
+        paths.extend(f"{root}.{sub}" for sub in subfields)
+    paths.extend(f"{MAPPED_ROOT}.{name}" for name in MAPPED_KINDS)
+    return paths
+
+
+def row_modes() -> list[str]:
+    """`product` (one row per product) and the row modes of the engine's expanders."""
+    return ["product", *EXPANDERS]
+
+
+_TYPE_NAMES = {str: "str", int: "int", float: "float", bool: "bool", dict: "dict", list: "list", type(None): "null"}
+
+
+def transform_vocabulary() -> list[TransformInfoView]:
+    """The engine's transformations with their arguments (the registry itself: what a form offers is what the
+    engine accepts)."""
+    out = []
+    for name in sorted(REGISTRY):
+        transform = REGISTRY[name]
+        args = []
+        for arg, (types, default) in transform.args.items():
+            accepted = types if isinstance(types, tuple) else (types,)
+            required = default is REQUIRED
+            args.append(
+                TransformArgView(arg, tuple(_TYPE_NAMES[t] for t in accepted), required, None if required else default)
+            )
+        out.append(TransformInfoView(name, transform.doc, tuple(args)))
+    return out
+
+
+SPEC_SECTIONS = (
+    "format",
+    "columns",
+    "selection",
+    "options",
+    "rules",
+    "file_name",
+    "rows",
+    "delta",
+    "images",
+    "sink",
+    "deliveries",
+    "mappings",
+    "notifications",
+)
+_COLUMN_FIELD = re.compile(r"^columns?\s*\[?(\d+)\]?(.*)$")
+_STEP_FIELD = re.compile(r"^\.transforms\[(\d+)\]")
+
+
+def _problem_path(exc: InvalidRequest) -> str:
+    """The part of the spec an engine error names, as a SpecProblemView path."""
+    field = (exc.field or "template").strip()
+    column = _COLUMN_FIELD.match(field)
+    if column:
+        base, rest = f"columns[{column[1]}]", column[2]
+        step = _STEP_FIELD.match(rest)
+        if step:
+            return f"{base}.transforms[{step[1]}]"
+        if rest.startswith((".source", ".literal", ".pattern")):
+            return f"{base}.value"
+        if rest.startswith(".on"):
+            return f"{base}.on"
+        if rest.startswith(".header") or field.startswith("column "):
+            # "column 3 ('A')" whose own checks passed: a duplicate header, a header the format refuses
+            return f"{base}.header"
+        return base
+    root = re.split(r"[.\[ ]", field, maxsplit=1)[0]
+    return root if root in SPEC_SECTIONS else "template"
+
+
+def _column_part(reason: str) -> str:
+    if "header" in reason:
+        return ".header"
+    if reason.startswith("'on'"):
+        return ".on"
+    if reason.startswith("unknown key"):
+        return ""
+    return ".value"
+
+
+def _column_problems(spec: Mapping[str, Any]) -> list[SpecProblemView]:
+    """Each column's own problems (header, source, each transformation step), found column by column."""
+    columns, rows = spec.get("columns"), spec.get("rows") or "product"
+    if not isinstance(columns, list) or len(columns) > 1_000 or not isinstance(rows, str):
+        return []  # the whole spec's check names it
+    try:
+        check_mode(rows)
+    except TemplateError:
+        return []
+    problems: list[SpecProblemView] = []
+    headers: dict[str, int] = {}
+    for position, column in enumerate(columns, start=1):
+        if not isinstance(column, Mapping):
+            continue
+        where, label = f"columns[{position}]", f"column {position}"
+        steps = column.get("transforms") or []
+        for number, step in enumerate(steps if isinstance(steps, list) else [], start=1):
+            try:
+                build_step(step, label)
+            except TemplateError as exc:
+                problems.append(SpecProblemView(f"{where}.transforms[{number}]", exc.reason))
+        header = column.get("header")
+        if isinstance(header, str) and header.strip():
+            if header.casefold() in headers:
+                problems.append(
+                    SpecProblemView(f"{where}.header", f"duplicate header (also column {headers[header.casefold()]})")
+                )
+            headers.setdefault(header.casefold(), position)
+        try:
+            compile_columns([{k: v for k, v in column.items() if k != "transforms"}], rows)
+        except TemplateError as exc:
+            problems.append(SpecProblemView(where + _column_part(exc.reason), exc.reason))
+    return problems
+
+
+def spec_problems(spec: Mapping[str, Any]) -> list[SpecProblemView]:
+    """Why `spec` would be refused on save (empty: it would be saved): every column's own problems, each naming its
+    column and step; else the first problem of the rest, in the engine's order of checks."""
+    problems = _column_problems(spec)
+    if problems:
+        return problems
+    try:
+        check_policy_integrations(ExportSpec.from_dict(spec).notifications)
+    except InvalidRequest as exc:
+        return [SpecProblemView(_problem_path(exc), exc.reason)]
+    return []

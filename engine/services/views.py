@@ -177,6 +177,34 @@ class TemplateVersionView:
 
 
 @dataclass(frozen=True)
+class TransformArgView:
+    """One argument of a transformation: the JSON types it accepts (str, int, float, bool, dict, list, null)."""
+
+    name: str
+    types: tuple[str, ...]
+    required: bool
+    default: Any
+
+
+@dataclass(frozen=True)
+class TransformInfoView:
+    """A transformation of the engine's vocabulary, as an editor offers it."""
+
+    name: str
+    doc: str
+    args: tuple[TransformArgView, ...]
+
+
+@dataclass(frozen=True)
+class SpecProblemView:
+    """One reason a template spec is refused: `path` names the part (`columns[3].transforms[2]`, `columns[1].header`,
+    `selection`, `options`...; `template` for the whole), `message` says what is wrong."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True)
 class ApiKeyView:
     """An API key without its hash (the plaintext is only ever shown once, at creation)."""
 
