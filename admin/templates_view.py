@@ -308,6 +308,8 @@ class TemplatesView(ConsoleView):
 
     @expose("/copy/<path:template_name>", methods=["GET", "POST"])
     def copy(self, template_name: str) -> str | Response:
+        if request.method == "POST":
+            self._require_manager()  # before the lookup: a reader learns nothing of which templates exist
         source = service.get_template(template_name)
         error = ""
         new_name = request.form.get("new_name", _("%(name)s (copy)", name=source.name))
@@ -326,6 +328,8 @@ class TemplatesView(ConsoleView):
 
     @expose("/delete/<path:template_name>", methods=["GET", "POST"])
     def delete(self, template_name: str) -> str | Response:
+        if request.method == "POST":
+            self._require_manager()
         view = service.get_template(template_name)
         if request.method == "POST":
             self._require_manager()
@@ -343,6 +347,8 @@ class TemplatesView(ConsoleView):
 
     @expose("/edit/<path:template_name>", methods=["GET", "POST"])
     def edit(self, template_name: str) -> str | Response:
+        if request.method == "POST":
+            self._require_manager()
         view = service.get_template(template_name)
         if request.method == "GET":
             form = form_of(view)

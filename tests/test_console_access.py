@@ -135,6 +135,7 @@ def test_a_reader_post_to_every_state_changing_route_is_refused_and_changes_noth
         "username": ["admin", "reader"],
         "key_id": [1],
         "lang": ["en"],
+        "template_name": ["Standard CSV", "x"],
     }
     token = as_user(client, "reader")
     rules = [rule for rule in app_rules(console[1], "POST") if rule.endpoint not in SAFE_POSTS]
