@@ -16,7 +16,7 @@ from engine.settings import Settings
 def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     """The console's Flask app for `settings`; with `open_db`, opens the configured database (whose schema must be
     up to date: `pm-exports db upgrade`). Tests that opened one already pass open_db=False."""
-    from admin import auth, dashboard, errors, i18n, jobs, security
+    from admin import auth, dashboard, errors, i18n, jobs, schedules, security
 
     if open_db:
         from engine.db import open_database
@@ -59,4 +59,5 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         static_url_path="/admin-static",
     )
     console.add_view(jobs.JobsView(name="Jobs", endpoint="jobs", url="/jobs"))
+    console.add_view(schedules.SchedulesView(name="Schedules", endpoint="schedules", url="/schedules"))
     return app
