@@ -16,7 +16,9 @@ from engine.settings import Settings
 def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     """The console's Flask app for `settings`; with `open_db`, opens the configured database (whose schema must be
     up to date: `pm-exports db upgrade`). Tests that opened one already pass open_db=False."""
-    from admin import auth, dashboard, errors, i18n, jobs, schedules, security
+    from flask_babel import lazy_gettext as _
+
+    from admin import auth, dashboard, errors, i18n, jobs, notifications, schedules, security
 
     if open_db:
         from engine.db import open_database
@@ -44,6 +46,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     auth.init_login(login)
     security.init_app(app)
     errors.init_app(app)
+    notifications.init_app(app)
     app.register_blueprint(
         Blueprint("console", __name__, static_folder="static", static_url_path="/console-static",
                   template_folder="templates")
@@ -54,10 +57,13 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         app,
         name="PM Exports",
         url="/",
-        index_view=dashboard.DashboardView(url="/", endpoint="admin", name="Dashboard"),
+        index_view=dashboard.DashboardView(url="/", endpoint="admin", name=_("Dashboard")),
         theme=Bootstrap4Theme(swatch="default", fluid=True),
         static_url_path="/admin-static",
     )
-    console.add_view(jobs.JobsView(name="Jobs", endpoint="jobs", url="/jobs"))
-    console.add_view(schedules.SchedulesView(name="Schedules", endpoint="schedules", url="/schedules"))
+    console.add_view(jobs.JobsView(name=_("Jobs"), endpoint="jobs", url="/jobs"))
+    console.add_view(schedules.SchedulesView(name=_("Schedules"), endpoint="schedules", url="/schedules"))
+    console.add_view(
+        notifications.NotificationsView(name=_("Notifications"), endpoint="notifications", url="/notifications")
+    )
     return app

@@ -7,7 +7,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from babel.messages.extract import extract_from_dir
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
 from admin.i18n import catalogue
 
@@ -19,7 +19,8 @@ def _marked() -> dict[str, str]:
     """Each msgid marked in admin/ (Python and templates) with the first place it is marked."""
     found: dict[str, str] = {}
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
-    for filename, lineno, message, _comments, _context in extract_from_dir(ADMIN, method_map):
+    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None}  # class-level labels are lazy
+    for filename, lineno, message, _comments, _context in extract_from_dir(ADMIN, method_map, keywords=keywords):
         for msgid in message if isinstance(message, tuple) else (message,):
             if msgid:
                 found.setdefault(msgid, f"{filename}:{lineno}")

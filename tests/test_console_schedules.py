@@ -11,9 +11,11 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from engine.models import AuditEntry, ExportJob, Schedule
+from engine.models import AuditEntry, Delivery, ExportJob, Notification, Schedule
 from engine.services import schedules
 from engine.services.audit import list_audit
+from engine.services.exports import resolve_request, run_inline
+from engine.services.integrations import create_integration
 from engine.settings import Settings
 from tests.console_support import console_app, csrf_token, log_in, make_users
 from tests.small_catalog import build_small_catalog
@@ -51,7 +53,7 @@ def post(client: FlaskClient, path: str, data: dict | None = None) -> object:
 
 STATE_CHANGING = [
     "/schedules/new", "/schedules/nightly/edit", "/schedules/nightly/pause", "/schedules/nightly/resume",
-    "/schedules/nightly/run", "/schedules/nightly/delete", "/jobs/deliveries/1/retry", "/jobs/deliveries/1/release",
+    "/schedules/nightly/run", "/schedules/nightly/delete", "/jobs/1/deliveries/1/retry", "/jobs/1/deliveries/1/release",
     "/jobs/1/redeliver",
 ]  # fmt: skip
 
@@ -193,3 +195,80 @@ def test_names_and_reasons_are_escaped(client, console) -> None:
         assert XSS not in html, path
         assert "&lt;script&gt;" in html
         assert "style=" not in html and "<script>" not in html
+
+
+def finished_job(settings: Settings) -> ExportJob:
+    view, _result = run_inline(resolve_request("Standard CSV"), settings, out_dir=settings.export_dir)
+    return ExportJob.get_by_id(view.id)
+
+
+def test_a_job_shows_its_deliveries_receipts_and_a_manager_retries_or_releases_them(client, console) -> None:
+    settings = console[0]
+    job = finished_job(settings)
+    folder = settings.var_dir / "delivered"
+
+    folder.mkdir(parents=True)
+    create_integration(settings, "drop", "local", {"folder": str(folder)}, {})
+    failed = Delivery.create(job=job.id, integration_name="drop", target="", status="failed", attempts=3,
+                             last_error="connection refused")  # fmt: skip
+    held = Delivery.create(job=job.id, integration_name="drop", target="", status="held", attempts=0,
+                           held_reason="42 % excluded, above the gate's 10 %")  # fmt: skip
+    done = Delivery.create(job=job.id, integration_name="drop", target="", status="succeeded", attempts=1,
+                           receipts=[{"remote": "/srv/feed.csv", "size": 1234, "checksum": "ab" * 32,
+                                      "url": "javascript:alert(1)", "detail": "ok"}])  # fmt: skip
+    log_in(client, "reader")
+    html = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert "/srv/feed.csv" in html and "ab" * 32 in html and "1234 bytes" in html
+    assert "javascript:" not in html  # a receipt's link is shown only when it is http(s)
+    assert "connection refused" in html and "42 % excluded" in html
+    assert 'data-testid="release"' not in html and 'data-testid="retry-delivery"' not in html
+    log_in(client, "manager")
+    html = client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert 'data-testid="release"' in html and 'data-testid="redeliver"' in html
+    assert post(client, f"/jobs/{job.id}/deliveries/{failed.id}/retry").status_code == 302
+    assert post(client, f"/jobs/{job.id}/deliveries/{held.id}/release").status_code == 302
+    assert Delivery.get_by_id(failed.id).status != "failed" and Delivery.get_by_id(held.id).status != "held"
+    refused = client.post(
+        f"/jobs/{job.id}/deliveries/{done.id}/release",
+        data={"csrf_token": csrf_token(client, "/")},
+        headers={"Referer": f"http://localhost/jobs/{job.id}"},
+    )
+    assert refused.status_code == 302  # back to the page with the reason
+    assert "not held: only a held delivery is released" in client.get(f"/jobs/{job.id}").get_data(as_text=True)
+    assert (
+        client.post(f"/jobs/{job.id}/deliveries/999/retry", data={"csrf_token": csrf_token(client, "/")}).status_code
+        == 404
+    )
+    entries = [e for e in list_audit()[0] if e.object_type == "delivery"]
+    assert [(e.action, e.object_name) for e in entries] == [("release", str(held.id)), ("retry", str(failed.id))]
+    assert entries[0].before["status"] == "held" and entries[1].before["status"] == "failed"
+
+
+def test_notifications_list_badge_and_marking_read_by_a_reader(client, console) -> None:
+    job = finished_job(console[0])
+    for n in range(3):
+        Notification.create(key=f"k{n}", event="export.failed", job=job.id, template_name="Standard CSV",
+                            status="failed", title=f"export {n} {XSS}", summary={}, policy={}, in_app=True)  # fmt: skip
+    log_in(client, "reader")
+    home = client.get("/").get_data(as_text=True)
+    assert 'data-testid="notifications-badge"' in home and "3 unread" in home
+    page = client.get("/notifications/").get_data(as_text=True)
+    assert page.count('data-read="no"') == 3 and f'href="/jobs/{job.id}"' in page and XSS not in page
+    first = Notification.select().order_by(Notification.id).first()
+    assert post(client, "/notifications/read", {"id": str(first.id)}).status_code == 302
+    assert "2 unread" in client.get("/").get_data(as_text=True)
+    assert client.get("/notifications/?unread=1").get_data(as_text=True).count("data-notification-id=") == 2
+    assert post(client, "/notifications/read", {"id": "x"}).status_code == 400
+    assert post(client, "/notifications/read", {"all": "1"}).status_code == 302
+    assert 'data-testid="notifications-badge"' not in client.get("/").get_data(as_text=True)
+    assert client.post("/notifications/read", data={"all": "1"}).status_code == 400  # no CSRF token
+
+
+def test_the_dashboard_lists_the_next_scheduled_runs(client, console) -> None:
+    nightly(console[0])
+    schedules.create_schedule(console[0], "paused one", {"template": "Standard CSV", "frequency": "every 5 minutes"})
+    schedules.pause_schedule("paused one")
+    log_in(client, "reader")
+    html = client.get("/").get_data(as_text=True)
+    assert html.count('data-role="next-run"') == 10 and html.count('data-schedule="nightly"') == 10
+    assert "paused one" not in html
