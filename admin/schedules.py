@@ -5,6 +5,7 @@ resume, run now and delete for managers (each audited with its before and after)
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -307,22 +308,16 @@ class SchedulesView(ConsoleView):
     @expose("/<path:key>/pause", methods=["POST"])
     @needs_role("manager")
     def pause(self, key: str) -> Response:
-        name = key
-        before = get_schedule(name)
-        view = pause_schedule(name, f"paused by {current_name()}")
-        audit.record(actor(), "pause", "schedule", name, before=_summary(before), after=_summary(view))
-        flash(_("Schedule %(name)s is paused.", name=name), "info")
-        return redirect(url_for(".detail", key=name))
+        _audited_change(key, "pause", lambda: pause_schedule(key, f"paused by {current_name()}"))
+        flash(_("Schedule %(name)s is paused.", name=key), "info")
+        return redirect(url_for(".detail", key=key))
 
     @expose("/<path:key>/resume", methods=["POST"])
     @needs_role("manager")
     def resume(self, key: str) -> Response:
-        name = key
-        before = get_schedule(name)
-        view = resume_schedule(name)
-        audit.record(actor(), "resume", "schedule", name, before=_summary(before), after=_summary(view))
-        flash(_("Schedule %(name)s runs again.", name=name), "success")
-        return redirect(url_for(".detail", key=name))
+        _audited_change(key, "resume", lambda: resume_schedule(key))
+        flash(_("Schedule %(name)s runs again.", name=key), "success")
+        return redirect(url_for(".detail", key=key))
 
     @expose("/<path:key>/run", methods=["POST"])
     @needs_role("manager")
@@ -345,6 +340,14 @@ class SchedulesView(ConsoleView):
         audit.record(actor(), "delete", "schedule", name, before=_summary(before))
         flash(_("Schedule %(name)s deleted (its jobs stay).", name=name), "info")
         return redirect(url_for(".index"))
+
+
+def _audited_change(name: str, action: str, change: Callable[[], ScheduleView]) -> ScheduleView:
+    """Make `change` to the schedule `name`, audited with its before and after."""
+    before = get_schedule(name)
+    after = change()
+    audit.record(actor(), action, "schedule", name, before=_summary(before), after=_summary(after))
+    return after
 
 
 def current_name() -> str:
