@@ -16,6 +16,8 @@ from engine.settings import Settings
 def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     """The console's Flask app for `settings`; with `open_db`, opens the configured database (whose schema must be
     up to date: `pm-exports db upgrade`). Tests that opened one already pass open_db=False."""
+    from flask_babel import lazy_gettext as _
+
     from admin import (
         apikeys,
         audit_view,
@@ -25,6 +27,8 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         i18n,
         integrations,
         jobs,
+        notifications,
+        schedules,
         security,
         templates_view,
         users,
@@ -56,6 +60,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     auth.init_login(login)
     security.init_app(app)
     errors.init_app(app)
+    notifications.init_app(app)
     app.register_blueprint(
         Blueprint("console", __name__, static_folder="static", static_url_path="/console-static",
                   template_folder="templates")
@@ -66,14 +71,18 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         app,
         name="PM Exports",
         url="/",
-        index_view=dashboard.DashboardView(url="/", endpoint="admin", name="Dashboard"),
+        index_view=dashboard.DashboardView(url="/", endpoint="admin", name=_("Dashboard")),
         theme=Bootstrap4Theme(swatch="default", fluid=True),
         static_url_path="/admin-static",
     )
-    console.add_view(jobs.JobsView(name="Jobs", endpoint="jobs", url="/jobs"))
-    console.add_view(templates_view.TemplatesView(name="Templates", endpoint="templates", url="/templates"))
+    console.add_view(jobs.JobsView(name=_("Jobs"), endpoint="jobs", url="/jobs"))
+    console.add_view(templates_view.TemplatesView(name=_("Templates"), endpoint="templates", url="/templates"))
+    console.add_view(schedules.SchedulesView(name=_("Schedules"), endpoint="schedules", url="/schedules"))
     console.add_view(
         integrations.IntegrationsView(name=integrations.MENU, endpoint="integrations", url="/integrations")
+    )
+    console.add_view(
+        notifications.NotificationsView(name=_("Notifications"), endpoint="notifications", url="/notifications")
     )
     console.add_view(apikeys.ApiKeysView(name=apikeys.MENU, endpoint="apikeys", url="/api-keys"))
     console.add_view(users.UsersView(name=users.MENU, endpoint="users", url="/users"))

@@ -7,6 +7,8 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -40,7 +42,7 @@ class ConsoleUser(UserMixin):
 
 def init_login(manager: LoginManager) -> None:
     manager.login_view = "auth.login"
-    manager.login_message = "Log in to use the console."
+    manager.login_message = lazy_gettext("Log in to use the console.")
     manager.login_message_category = "info"
 
     @manager.user_loader
@@ -52,7 +54,7 @@ def init_login(manager: LoginManager) -> None:
 def require_role(role: str) -> None:
     """Abort with 403 unless the logged-in user has `role` or a higher one."""
     if not current_user.is_authenticated or not current_user.can(role):
-        abort(403, description=f"this needs the role {role}")
+        abort(403, description=_("this needs the role %(role)s", role=role))
 
 
 def needs_role(role: str) -> Callable[[F], F]:
@@ -70,8 +72,8 @@ def needs_role(role: str) -> Callable[[F], F]:
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Username", validators=[DataRequired(), Length(max=64)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=users.PASSWORD_MAX)])
+    username = StringField(lazy_gettext("Username"), validators=[DataRequired(), Length(max=64)])
+    password = PasswordField(lazy_gettext("Password"), validators=[DataRequired(), Length(max=users.PASSWORD_MAX)])
 
 
 def _safe_next(target: str | None) -> str:
@@ -89,7 +91,7 @@ def login() -> str | Response:
         address = request.remote_addr or "unknown"
         wait = login_limiter.retry_after(address)
         if wait:
-            error = f"too many failed logins from your address: try again in {max(1, wait // 60)} minute(s)"
+            error = _("too many failed logins from your address: try again in %(n)s minute(s)", n=max(1, wait // 60))
         else:
             try:
                 view = users.authenticate_user(form.username.data or "", form.password.data or "")
@@ -110,5 +112,5 @@ def login() -> str | Response:
 def logout() -> Response:
     logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -1,4 +1,5 @@
-"""The dashboard: running jobs with live progress, recent jobs, failures of the last days, "export now"."""
+"""The dashboard: running jobs with live progress, recent jobs, failures of the last days, the next scheduled runs,
+"export now"."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ import datetime as dt
 from flask_admin import expose
 
 from admin.base import ConsoleIndexView
+from admin.schedules import in_zone
 from engine.catalog.models import utcnow
 from engine.services.jobs import list_jobs
+from engine.services.schedules import upcoming_runs
 from engine.services.templates import list_templates
 
 FAILURE_DAYS = 7
+NEXT_RUNS = 10
 
 
 class DashboardView(ConsoleIndexView):
@@ -30,4 +34,6 @@ class DashboardView(ConsoleIndexView):
             failed=failed,
             failure_days=FAILURE_DAYS,
             templates=templates,
+            next_runs=upcoming_runs(NEXT_RUNS),
+            in_zone=in_zone,
         )

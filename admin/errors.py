@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, flash, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -52,7 +53,10 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> tuple[str, int]:
-        message = f"the form's security token is missing or expired ({exc.description}): reload the page and retry"
+        message = _(
+            "the form's security token is missing or expired (%(reason)s): reload the page and retry",
+            reason=exc.description,
+        )
         return render_template("console/error.html", status=400, message=message), 400
 
     @app.errorhandler(HTTPException)

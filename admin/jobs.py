@@ -7,7 +7,7 @@ import base64
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import chain
 from typing import Any
 from urllib.parse import quote
@@ -15,19 +15,25 @@ from urllib.parse import quote
 import orjson
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin.auth import needs_role
 from admin.base import ConsoleView, actor, settings
-from engine.errors import InvalidRequest, InvalidState, RetryableError
+from engine.errors import InvalidRequest, InvalidState, NotFound, RetryableError
 from engine.jobs.events import TERMINAL
 from engine.models import JOB_STATUSES
 from engine.services import audit
+from engine.services.deliveries import redeliver, release_delivery, retry_delivery
 from engine.services.jobs import cancel_job, create_export, get_job, list_jobs, open_artifact, retry_job, watch_job
 from engine.services.reports import report_lines
+from engine.services.schedules import page_schedules
 from engine.services.templates import list_templates
+from engine.services.views import DeliveryView
+from engine.settings import Settings
 
 PAGE_SIZE = 25
+SCHEDULES_LISTED = 200  # schedule names offered in the jobs filter (any other can be typed)
 REPORT_LINES = 100
 EVENT_STREAM_SECONDS = 300  # an event stream ends after this; the browser reconnects with Last-Event-ID
 HASH_CHUNK = 1024 * 1024
@@ -41,11 +47,36 @@ def _date(name: str) -> dt.datetime | None:
     try:
         return dt.datetime.strptime(text, "%Y-%m-%d")
     except ValueError:
-        raise InvalidRequest(f"{text!r} is not a date (YYYY-MM-DD)", name) from None
+        raise InvalidRequest(_("%(value)s is not a date (YYYY-MM-DD)", value=repr(text)), name) from None
 
 
 def _job_summary(job: Any) -> dict[str, Any]:
     return {"id": job.id, "status": job.status, "template": job.template_name, "processed": job.processed}
+
+
+def _delivery_summary(delivery: DeliveryView) -> dict[str, Any]:
+    return {"id": delivery.id, "job": delivery.job_id, "integration": delivery.integration, "status": delivery.status,
+            "attempts": delivery.attempts}  # fmt: skip
+
+
+def _audited_delivery(
+    job_id: int, delivery_id: int, action: str, call: Callable[[Settings, int], DeliveryView]
+) -> DeliveryView:
+    """Do `call` (retry_delivery or release_delivery) on one of the job's deliveries, audited."""
+    before = _delivery(job_id, delivery_id)
+    after = call(settings(), delivery_id)
+    message = f"delivery of job {job_id} to {after.integration}"
+    audit.record(actor(), action, "delivery", str(delivery_id), before=_delivery_summary(before),
+                 after=_delivery_summary(after), message=message)  # fmt: skip
+    return after
+
+
+def _delivery(job_id: int, delivery_id: int) -> DeliveryView:
+    """The job's delivery `delivery_id` (NotFound when the job has none of that id)."""
+    found = [d for d in get_job(job_id).deliveries if d.id == delivery_id]
+    if not found:
+        raise NotFound(f"job {job_id} has no delivery {delivery_id}")
+    return found[0]
 
 
 class JobsView(ConsoleView):
@@ -53,6 +84,7 @@ class JobsView(ConsoleView):
     def index(self) -> str:
         statuses = [s for s in request.args.getlist("status") if s]
         template = (request.args.get("template") or "").strip() or None
+        schedule = (request.args.get("schedule") or "").strip()[:128] or None
         token = request.args.get("page") or None
         filter_error = ""
         jobs: list[Any] = []
@@ -66,10 +98,11 @@ class JobsView(ConsoleView):
                 template=template,
                 created_after=created_after,
                 created_before=created_before,
+                schedule=schedule,
                 page_size=PAGE_SIZE,
                 page_token=token,
             )
-        except InvalidRequest as exc:
+        except (InvalidRequest, NotFound) as exc:
             filter_error = str(exc)
         args: dict[str, Any] = {k: request.args.getlist(k) for k in request.args if k != "page"}
         return self.render(
@@ -79,6 +112,8 @@ class JobsView(ConsoleView):
             chosen_statuses=statuses,
             templates=[t.name for t in list_templates()],
             chosen_template=template or "",
+            schedules=[v.name for v in page_schedules(page_size=SCHEDULES_LISTED)[0]],
+            chosen_schedule=schedule or "",
             date_from=request.args.get("from", ""),
             date_to=request.args.get("to", ""),
             filter_error=filter_error,
@@ -165,10 +200,10 @@ class JobsView(ConsoleView):
     def run(self) -> BaseResponse:
         template = (request.form.get("template") or "").strip()
         if not template:
-            raise InvalidRequest("choose a template", "template")
+            raise InvalidRequest(_("choose a template"), "template")
         job = create_export(settings(), template, requested_by=actor(), inline_allowed=False)
         audit.record(actor(), "run", "job", str(job.id), after=_job_summary(job), message=f"export of {template}")
-        flash(f"Export job {job.id} of {template!r} created.", "success")
+        flash(_("Export job %(id)s of %(template)s created.", id=job.id, template=repr(template)), "success")
         return redirect(url_for(".detail", job_id=job.id))
 
     @expose("/<int:job_id>/cancel", methods=["POST"])
@@ -177,7 +212,7 @@ class JobsView(ConsoleView):
         before = get_job(job_id)
         job = cancel_job(settings(), job_id)
         audit.record(actor(), "cancel", "job", str(job_id), before=_job_summary(before), after=_job_summary(job))
-        flash(f"Job {job_id} is {job.status}.", "info")
+        flash(_("Job %(id)s is %(status)s.", id=job_id, status=job.status), "info")
         return redirect(url_for(".detail", job_id=job_id))
 
     @expose("/<int:job_id>/retry", methods=["POST"])
@@ -185,5 +220,32 @@ class JobsView(ConsoleView):
     def retry(self, job_id: int) -> BaseResponse:
         job = retry_job(settings(), job_id, requested_by=actor())
         audit.record(actor(), "retry", "job", str(job_id), after=_job_summary(job), message=f"as job {job.id}")
-        flash(f"Job {job_id} runs again as job {job.id}.", "success")
+        flash(_("Job %(id)s runs again as job %(new)s.", id=job_id, new=job.id), "success")
         return redirect(url_for(".detail", job_id=job.id))
+
+    @expose("/<int:job_id>/deliveries/<int:delivery_id>/retry", methods=["POST"])
+    @needs_role("manager")
+    def delivery_retry(self, job_id: int, delivery_id: int) -> BaseResponse:
+        """Send one delivery again (through its publish gate)."""
+        after = _audited_delivery(job_id, delivery_id, "retry", retry_delivery)
+        flash(_("Delivery to %(to)s is %(status)s.", to=after.integration, status=after.status), "success")
+        return redirect(url_for(".detail", job_id=job_id))
+
+    @expose("/<int:job_id>/deliveries/<int:delivery_id>/release", methods=["POST"])
+    @needs_role("manager")
+    def delivery_release(self, job_id: int, delivery_id: int) -> BaseResponse:
+        """Send one held delivery whatever its publish gate says."""
+        after = _audited_delivery(job_id, delivery_id, "release", release_delivery)
+        flash(_("Delivery to %(to)s released: %(status)s.", to=after.integration, status=after.status), "success")
+        return redirect(url_for(".detail", job_id=job_id))
+
+    @expose("/<int:job_id>/redeliver", methods=["POST"])
+    @needs_role("manager")
+    def redeliver_failed(self, job_id: int) -> BaseResponse:
+        """Send every failed delivery of the job again."""
+        before = [_delivery_summary(d) for d in get_job(job_id).deliveries]
+        started = redeliver(settings(), job_id)
+        after = [_delivery_summary(d) for d in started]
+        audit.record(actor(), "retry", "job", str(job_id), before=before, after=after, message="redeliver the failed")
+        flash(_("%(n)s deliveries sent again.", n=len(started)), "success")
+        return redirect(url_for(".detail", job_id=job_id))

@@ -11,7 +11,10 @@ from engine.errors import InvalidRequest
 from engine.models import AuditEntry
 from engine.services.views import MASK, AuditView
 
-ACTIONS = ("create", "update", "delete", "run", "cancel", "retry", "copy", "restore", "revoke", "login", "test")
+ACTIONS = (
+    "create", "update", "delete", "run", "cancel", "retry", "copy", "restore", "revoke", "login", "test",
+    "pause", "resume", "release",
+)  # fmt: skip
 MAX_PAGE_SIZE = 200
 _SECRET_WORDS = ("secret", "password", "token", "api_key", "private_key", "passphrase")
 

@@ -23,13 +23,15 @@ from engine.catalog.models import utcnow
 from engine.db import current_database
 from engine.errors import ExportsError, InvalidRequest, InvalidState, NotFound, RetryableError
 from engine.jobs.events import TERMINAL
+from engine.jobs.frequency_words import frequency_words
 from engine.jobs.recurrence import Frequency, fire_times, next_fire, parse_frequency, zone
 from engine.models import ExportJob, Schedule, ScheduleRun
 from engine.pipeline.spec import ExportSpec
 from engine.services import jobs
 from engine.services.exports import resolve_request
+from engine.services.paging import decode_token, encode_token
 from engine.services.templates import get_template
-from engine.services.views import FireTimeView, ScheduleRunView, ScheduleView
+from engine.services.views import FireTimeView, ScheduleRunView, ScheduleView, UpcomingRunView
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -278,12 +280,59 @@ def resume_schedule(name: str, *, now: dt.datetime | None = None) -> ScheduleVie
 
 def preview_next_runs(name: str, count: int, *, after: dt.datetime | None = None) -> list[FireTimeView]:
     """The next `count` (1-100) fire times of a schedule after `after` (default now), in UTC and in its zone."""
+    row = _row(name)
+    return preview_frequency(row.frequency, row.timezone, count, after=after)
+
+
+def preview_frequency(
+    frequency: str, timezone: str, count: int, *, after: dt.datetime | None = None
+) -> list[FireTimeView]:
+    """The next `count` (1-100) fire times of a frequency in a zone, before any schedule is saved (the console's
+    live preview); InvalidRequest names the field at fault (frequency, timezone or count)."""
     if not 1 <= count <= MAX_PREVIEW:
         raise InvalidRequest(f"must be between 1 and {MAX_PREVIEW}", "count")
-    row = _row(name)
-    frequency, tz = _frequency(row)
-    times = fire_times(frequency, tz, _aware(_now(after)), count)
+    parsed, tz = parse_frequency(frequency), zone(timezone)
+    times = fire_times(parsed, tz, _aware(_now(after)), count)
     return [FireTimeView(utc=t, local=t.astimezone(tz)) for t in times]
+
+
+def describe_frequency(frequency: str, timezone: str | None = None, lang: str = "en") -> str:
+    """A frequency in words, in English or French ("every Monday at 06:00, Europe/Paris")."""
+    return frequency_words(frequency, timezone, lang)
+
+
+def upcoming_runs(limit: int = 10, *, now: dt.datetime | None = None) -> list[UpcomingRunView]:
+    """The next `limit` (1-100) fire times across the active schedules, soonest first. Reads only the `limit`
+    schedules due soonest (index on next_run_at): no other schedule can fire before the last of their times."""
+    if not 1 <= limit <= MAX_PREVIEW:
+        raise InvalidRequest(f"must be between 1 and {MAX_PREVIEW}", "limit")
+    rows = list(
+        Schedule.select()
+        .where((Schedule.enabled == True) & Schedule.next_run_at.is_null(False))  # noqa: E712
+        .order_by(Schedule.next_run_at, Schedule.id)
+        .limit(limit)
+    )
+    found: list[UpcomingRunView] = []
+    for row in rows:
+        frequency, tz = _frequency(row)
+        first = _aware(row.next_run_at)
+        times = [first, *fire_times(frequency, tz, first, limit - 1)] if limit > 1 else [first]
+        found.extend(UpcomingRunView(row.name, row.template_name, row.timezone, t, t.astimezone(tz)) for t in times)
+    found.sort(key=lambda run: (run.utc, run.schedule))
+    return found[:limit]
+
+
+def page_schedules(*, page_size: int = 50, page_token: str | None = None) -> tuple[list[ScheduleView], str]:
+    """Schedules newest first, a page at a time; returns (schedules, next_page_token or "")."""
+    if not 1 <= page_size <= MAX_RUNS_PAGE:
+        raise InvalidRequest(f"must be between 1 and {MAX_RUNS_PAGE}", "page_size")
+    query = Schedule.select().order_by(Schedule.id.desc())
+    if page_token:
+        query = query.where(Schedule.id < decode_token(page_token))
+    rows = list(query.limit(page_size + 1))
+    more = len(rows) > page_size
+    rows = rows[:page_size]
+    return [_view(row) for row in rows], encode_token(rows[-1].id) if more else ""
 
 
 def list_runs(name: str, *, limit: int = 50) -> list[ScheduleRunView]:

@@ -501,3 +501,14 @@ class FireTimeView:
 
     utc: dt.datetime
     local: dt.datetime
+
+
+@dataclass(frozen=True)
+class UpcomingRunView:
+    """A coming fire time of an active schedule (the dashboard's next runs): in UTC and in the schedule's zone."""
+
+    schedule: str
+    template: str
+    timezone: str
+    utc: dt.datetime
+    local: dt.datetime
