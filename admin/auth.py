@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length
 
 from admin.i18n import local_path, remember_time_zone
 from admin.security import FailedLoginLimiter
+from engine.catalog.models import utcnow
 from engine.errors import Unauthenticated
 from engine.models import role_allows
 from engine.services import audit, users
@@ -95,9 +96,13 @@ def login() -> str | Response:
         else:
             try:
                 view = users.authenticate_user(form.username.data or "", form.password.data or "")
-            except Unauthenticated as exc:
+            except users.AccountLocked as exc:
                 login_limiter.failed(address)
-                error = str(exc)
+                minutes = max(1, round((exc.until - utcnow()).total_seconds() / 60))
+                error = _("too many failed logins: this account is locked for %(n)s more minute(s)", n=minutes)
+            except Unauthenticated:
+                login_limiter.failed(address)
+                error = _("wrong username or password")
             else:
                 session.clear()
                 session.permanent = True

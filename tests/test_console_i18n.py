@@ -81,3 +81,12 @@ def test_french_is_the_default_and_english_is_one_click_away(sqlite_db) -> None:
         .headers["Location"]
         .endswith("/")
     )
+
+
+def test_a_failed_login_is_explained_in_french(sqlite_db) -> None:
+    from tests.console_support import console_app, log_in, make_users
+
+    make_users()
+    client = console_app(sqlite_db, admin_locale="fr").test_client()
+    page = log_in(client, "reader", "not the password").get_data(as_text=True)
+    assert "nom d’utilisateur ou mot de passe incorrect" in page
