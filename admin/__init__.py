@@ -24,6 +24,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         auth,
         dashboard,
         errors,
+        field_text,
         i18n,
         integrations,
         jobs,
@@ -53,6 +54,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,  # forms only: templates and integrations are far smaller
     )
     app.extensions["pm_exports_settings"] = settings
+    app.jinja_env.globals.update(field_label=field_text.field_label, field_help=field_text.field_help)
     CSRFProtect(app)
     i18n.init_app(app, settings)
     login = LoginManager(app)

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 
+from admin.field_text import label_of
 from admin.i18n import catalogue
+from engine.destinations.registry import DESTINATIONS, get_destination
 
 ADMIN = Path(__file__).resolve().parent.parent / "admin"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
@@ -24,6 +26,11 @@ def _marked() -> dict[str, str]:
         for msgid in message if isinstance(message, tuple) else (message,):
             if msgid:
                 found.setdefault(msgid, f"{filename}:{lineno}")
+    for kind in DESTINATIONS:  # the integration forms' labels and help texts (admin/field_text.py)
+        for spec in get_destination(kind).fields:
+            for msgid in (label_of(spec.name), spec.help):
+                if msgid:
+                    found.setdefault(msgid, f"engine/destinations {kind}.{spec.name}")
     return found
 
 
@@ -90,3 +97,14 @@ def test_a_failed_login_is_explained_in_french(sqlite_db) -> None:
     client = console_app(sqlite_db, admin_locale="fr").test_client()
     page = log_in(client, "reader", "not the password").get_data(as_text=True)
     assert "nom d’utilisateur ou mot de passe incorrect" in page
+
+
+def test_integration_forms_show_french_labels_and_help(sqlite_db) -> None:
+    from tests.console_support import console_app, log_in, make_users
+
+    make_users()
+    client = console_app(sqlite_db, admin_locale="fr").test_client()
+    log_in(client, "admin")
+    page = client.get("/integrations/new?kind=sftp").get_data(as_text=True)
+    assert "Clé d’hôte" in page and "Empreinte épinglée de la clé du serveur" in page
+    assert '<code class="small text-muted">host_key</code>' in page  # the name the CLI and the API use
