@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
@@ -16,7 +17,7 @@ from engine.settings import Settings
 def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     """The console's Flask app for `settings`; with `open_db`, opens the configured database (whose schema must be
     up to date: `pm-exports db upgrade`). Tests that opened one already pass open_db=False."""
-    from admin import auth, dashboard, errors, i18n, jobs, security
+    from admin import auth, catalog, dashboard, errors, i18n, jobs, queues, security
 
     if open_db:
         from engine.db import open_database
@@ -59,4 +60,6 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         static_url_path="/admin-static",
     )
     console.add_view(jobs.JobsView(name="Jobs", endpoint="jobs", url="/jobs"))
+    console.add_view(catalog.CatalogView(name=_("Catalogue"), endpoint="catalog", url="/catalog"))
+    console.add_view(queues.QueuesView(name=_("Queues & workers"), endpoint="queues", url="/queues"))
     return app

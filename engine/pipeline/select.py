@@ -228,24 +228,34 @@ class ProductLoader:
         sql, params = query.sql()
         return list(current_database().execute_sql(sql, params).fetchall())
 
-    def chunks(self, after_id: int = 0) -> Iterator[list[dict[str, Any]]]:
-        """Yield lists of product records, each with the relations asked for, in id order after `after_id`."""
+    def _records(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """Product records of raw rows, with the relations asked for."""
         names = self.names
         converters = self.converters
+        records = []
+        for row in rows:
+            record = dict(zip(names, row, strict=True))
+            for i, convert in converters:
+                record[names[i]] = convert(row[i])
+            records.append(record)
+        if records and self.relations:
+            self._attach(records)
+        return records
+
+    def chunks(self, after_id: int = 0) -> Iterator[list[dict[str, Any]]]:
+        """Yield lists of product records, each with the relations asked for, in id order after `after_id`."""
         while True:
             rows = self._fetch(self._query(after_id))
             if not rows:
                 return
-            records = []
-            for row in rows:
-                record = dict(zip(names, row, strict=True))
-                for i, convert in converters:
-                    record[names[i]] = convert(row[i])
-                records.append(record)
-            if self.relations:
-                self._attach(records)
-            yield records
+            yield self._records(rows)
             after_id = rows[-1][0]
+
+    def one(self, product_id: int) -> dict[str, Any] | None:
+        """The record of one product as the chunks would carry it; None when the selection does not take it."""
+        query = Product.select(*self.fields).where(self.where & (Product.id == product_id))
+        records = self._records(self._fetch(query))
+        return records[0] if records else None
 
     def _attach(self, records: list[dict[str, Any]]) -> None:
         """Load the asked-for relations of a chunk: one range query each (ids are in order), plain cursors."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -64,7 +65,6 @@ class ExportSource:
             compile_mappings(spec.mappings) if spec.mappings or reads_mapped else None
         )
         self.where = selection_where(spec.selection, spec.statuses)
-        self.total = count_selected(self.where)
         self.delta = delta
         self.image_options = ImageStep.needed(spec.images)
         relations = set(sink_relations) | ({"images"} if self.image_options is not None else set())
@@ -80,6 +80,11 @@ class ExportSource:
             first_image_only="images" not in whole,
         )
         self._images: ImageStep | None = None
+
+    @cached_property
+    def total(self) -> int:
+        """How many products the selection takes (counted on first use: explaining one product needs no count)."""
+        return count_selected(self.where)
 
     @property
     def resumable(self) -> bool:
@@ -124,6 +129,19 @@ class ExportSource:
             if (message := check(record)) is not None:
                 return (rule_id, message), None
         return None, mapped
+
+    def explain(self, product_id: int) -> tuple[bool, tuple[str, str] | None, list[Row]]:
+        """What this export does with one product, images and delta aside: (whether the selection takes it, the
+        (rule id, message) that excludes it or None, its mapped rows when it is included), decided as `chunks()`
+        decides."""
+        record = self.loader.one(product_id)
+        if record is None:
+            return False, None, []
+        if self.mappings is not None or self.column_checks:
+            failure, mapped = self._first_failure(record)
+            return True, failure, mapped or []
+        failure = self.rules.first_failure(record) if self.rules.checks else None
+        return True, failure, [] if failure is not None else list(self.columns.rows(record))
 
     def _map(self, records: list[dict[str, Any]], chunk: SourceChunk, seen_up_to: int) -> None:
         columns, delta = self.columns, self.delta
