@@ -122,6 +122,23 @@ def test_title_search_reads_a_bounded_window_and_continues(db: Settings, monkeyp
     assert sorted(found) == sorted(p.id for p in Product.select().where(Product.title.startswith("Casserole")))
 
 
+def test_sku_and_ean_searches_read_an_index(db: Settings) -> None:
+    from engine.db import current_database, is_postgres
+
+    seed(3)
+    database = current_database()
+    for column, index in ((Product.sku, "sku"), (Product.ean, "ean")):
+        sql, params = browse.prefix_query(column, "37" if index == "ean" else "SKU-", 25).sql()
+        if is_postgres():
+            with database.atomic():
+                database.execute_sql("SET LOCAL enable_seqscan = off")  # a 3-row table is otherwise scanned
+                plan = " ".join(row[0] for row in database.execute_sql("EXPLAIN " + sql, params))
+            assert f"product_{index}_c" in plan, plan
+        else:
+            plan = " ".join(str(row[-1]) for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params))
+            assert f"USING INDEX product_{index}" in plan and "TEMP B-TREE" not in plan, plan
+
+
 @pytest.mark.parametrize(
     ("field", "query", "token", "says"),
     [

@@ -91,8 +91,8 @@ def _bytewise(column: Any) -> Any:
     return NodeList((column, SQL('COLLATE "C"'))) if is_postgres() else column
 
 
-def _prefix_page(column: Any, prefix: str, size: int, token: str | None) -> ProductPage:
-    """Products whose `column` starts with `prefix`, sorted by it: a range over its index."""
+def prefix_query(column: Any, prefix: str, size: int, token: str | None = None) -> Any:
+    """The query of the products whose `column` starts with `prefix`, sorted by it: a range over its index."""
     key = _bytewise(column)
     where: Expression = key >= prefix
     if ord(prefix[-1]) < 0x10FFFF:
@@ -101,8 +101,11 @@ def _prefix_page(column: Any, prefix: str, size: int, token: str | None) -> Prod
         where &= fn.SUBSTR(column, 1, len(prefix)) == prefix
     if token is not None:
         where &= key > decode_after(token)
-    query = Product.select(*ROW_FIELDS).where(where).order_by(key).limit(size + 1)
-    rows = _rows(query)
+    return Product.select(*ROW_FIELDS).where(where).order_by(key).limit(size + 1)
+
+
+def _prefix_page(column: Any, prefix: str, size: int, token: str | None) -> ProductPage:
+    rows = _rows(prefix_query(column, prefix, size, token))
     more = len(rows) > size
     rows = rows[:size]
     return ProductPage(rows, encode_after(getattr(rows[-1], column.name)) if more else "")
