@@ -178,6 +178,12 @@ def _converter(name: str) -> Converter | None:
     return None
 
 
+def category_table() -> dict[int, dict[str, Any]]:
+    """Every category (id, name, path, slug) by id, as records carry them."""
+    query = Category.select(Category.id, Category.name, Category.path, Category.slug).dicts()
+    return {row["id"]: row for row in query}
+
+
 class ProductLoader:
     """Reads selected products chunk by chunk (keyset on id), with only the columns and relations asked for.
 
@@ -193,6 +199,7 @@ class ProductLoader:
         chunk_size: int,
         *,
         first_image_only: bool = False,
+        categories: dict[int, dict[str, Any]] | None = None,
     ) -> None:
         wanted = [c for c in PRODUCT_FIELDS if c in columns or c in ALWAYS]
         self.names = [*dict.fromkeys([*ALWAYS, *wanted])]
@@ -204,14 +211,13 @@ class ProductLoader:
             self.relations.add("category")
         self.first_image_only = first_image_only
         self.chunk_size = chunk_size
-        self._categories: dict[int, dict[str, Any]] | None = None
+        self._categories = categories  # the category table by id, read on first use unless given
         self._money = _decimal_converter(2)
         self._weight = _decimal_converter(3)
 
     def categories(self) -> dict[int, dict[str, Any]]:
         if self._categories is None:
-            query = Category.select(Category.id, Category.name, Category.path, Category.slug).dicts()
-            self._categories = {row["id"]: row for row in query}
+            self._categories = category_table()
         return self._categories
 
     def _query(self, after_id: int) -> ModelSelect:

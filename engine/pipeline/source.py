@@ -54,6 +54,7 @@ class ExportSource:
         *,
         sink_relations: set[str],
         delta: DeltaTracker | None = None,
+        categories: dict[int, dict[str, Any]] | None = None,
     ) -> None:
         self.spec = spec
         self.settings = settings
@@ -78,6 +79,7 @@ class ExportSource:
             self.columns.relations | self.rules.relations | relations,
             settings.chunk_size,
             first_image_only="images" not in whole,
+            categories=categories,
         )
         self._images: ImageStep | None = None
 

@@ -14,7 +14,7 @@ from peewee import Expression
 
 from engine.catalog.models import PRODUCT_STATUSES, Product
 from engine.errors import ExportsError, NotFound
-from engine.pipeline.select import selection_where
+from engine.pipeline.select import category_table, selection_where
 from engine.pipeline.source import ExportSource
 from engine.pipeline.spec import ExportSpec
 from engine.services.templates import list_templates
@@ -64,13 +64,20 @@ def _not_selected(spec: ExportSpec, product_id: int, status: str) -> tuple[str, 
     return "selection", "the selection criteria together leave it out"  # pragma: no cover - each passes alone
 
 
-def explain_template(settings: Settings, template: TemplateView, product_id: int, status: str) -> TemplateVerdictView:
-    """What `template`'s export does with the product (whose status the caller read)."""
+def explain_template(
+    settings: Settings,
+    template: TemplateView,
+    product_id: int,
+    status: str,
+    categories: dict[int, dict[str, Any]] | None = None,
+) -> TemplateVerdictView:
+    """What `template`'s export does with the product (whose status the caller read); `categories`, the category
+    table by id when the caller read it already (explaining several templates)."""
     verdict: dict[str, Any] = {"template": template.name, "format": template.format}
     try:
         spec = ExportSpec.from_dict(template.spec)
         verdict["delta"] = bool(spec.delta)
-        source = ExportSource(spec, settings, sink_relations=set())
+        source = ExportSource(spec, settings, sink_relations=set(), categories=categories)
         selected, failure, rows = source.explain(product_id)
         if not selected:
             rule, message = _not_selected(spec, product_id, status)
@@ -93,8 +100,9 @@ def explain_product(
     if status is None:
         raise NotFound(f"no product with id {product_id}")
     verdicts: list[TemplateVerdictView] = []
+    categories = category_table()  # read once for all the templates
     for template in list_templates(after):
         if len(verdicts) == limit:
             return verdicts, verdicts[-1].template
-        verdicts.append(explain_template(settings, template, product_id, status))
+        verdicts.append(explain_template(settings, template, product_id, status, categories))
     return verdicts, ""
