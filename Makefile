@@ -70,7 +70,7 @@ bench-deliver: setup ## Deliveries: a 200 MB file to SeaweedFS S3 and SFTP, agai
 	$(PY) bench/bench_deliver.py --size-mb 200 --runs 3
 
 screenshots: setup ## Drive the console in Chromium (browser tests) and keep a screenshot of each page in var/screenshots
-	PM_EXPORTS_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/pytest tests/test_console_browser.py -p no:xdist
+	PM_EXPORTS_SCREENSHOTS=$(CURDIR)/var/screenshots $(BIN)/pytest tests/test_console_browser*.py -p no:xdist
 	@ls var/screenshots
 
 bench-schedules: setup ## Benchmark: 10,000 schedules, p95 lag of the due ones after their due time, CPU per tick
