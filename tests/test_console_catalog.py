@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue, SimpleWorker, Worker
 
-from engine.catalog.models import Product
+from engine.catalog.models import Category, Product
 from engine.catalog.store import ensure_category_path
 from engine.services import browse
 from engine.services.browse import browse_products, product_detail, search_products
@@ -204,6 +204,13 @@ def test_explain_says_included_excluded_by_rule_or_not_selected(db: Settings) ->
         "selection.categories",
         "not in the categories Maison (or their sub-categories)",
     )
+    create_template(
+        "Garden only",
+        {"format": "csv", "columns": [{"header": "SKU", "source": "sku"}], "selection": {"categories": ["Jardin"]}},
+    )
+    Category.delete().where(Category.name == "Jardin").execute()  # the template now names a category that is gone
+    gone = verdicts("SKU-0001")["Garden only"]
+    assert gone[0] == "error" and "unknown category 'Jardin'" in gone[2]
     first, after = explain_product(db, Product.get(Product.sku == "JARDIN").id, limit=2)
     assert len(first) == 2 and after == first[-1].template
     rest, _ = explain_product(db, Product.get(Product.sku == "JARDIN").id, after=after)
@@ -216,6 +223,20 @@ def test_explain_says_included_excluded_by_rule_or_not_selected(db: Settings) ->
 def _no_edit_controls(html: str) -> None:
     """A reader's page carries no state-changing form (log out and language are data-safe)."""
     assert [form for form in POST_FORM.findall(html) if "data-safe" not in form] == []
+
+
+def test_the_pages_need_a_login_and_speak_french_by_default(sqlite_db: Settings) -> None:
+    make_users()
+    seed(3)
+    client = console_app(sqlite_db, admin_locale="fr").test_client()
+    for path in ("/catalog/", f"/catalog/{Product.get(Product.sku == 'SKU-0001').id}", "/queues/"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and "/login?next=" in answer.headers["Location"], path
+    log_in(client, "reader")
+    assert "Rechercher par" in client.get("/catalog/").get_data(as_text=True)
+    detail = client.get(f"/catalog/{Product.get(Product.sku == 'SKU-0001').id}").get_data(as_text=True)
+    assert "Complétude" in detail and ">inclus<" in detail
+    assert client.post("/catalog/", data={}).status_code in {400, 405}  # nothing to post to (no CSRF token: 400)
 
 
 def test_reader_browses_pages_and_opens_a_product(app: Flask, reader: FlaskClient) -> None:
