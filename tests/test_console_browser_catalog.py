@@ -16,6 +16,9 @@ def test_search_a_product_open_it_and_see_why_a_template_excludes_it(console_url
     page.click("nav >> text=Catalogue")
     page.wait_for_selector('[data-testid="products"]')
     shot(page, "catalog")
+    page.select_option('[data-testid="browse-status"]', "draft")  # filters at once (admin/static/catalog.js)
+    page.wait_for_url("**/catalog/?*status=draft*")
+    assert [row.get_attribute("data-sku") for row in page.locator("[data-sku]").all()] == ["DRAFT-1"]
     page.select_option("#search-field", "sku")
     page.fill('[data-testid="search-q"]', "EMPTY")
     page.click('[data-testid="search-submit"]')
