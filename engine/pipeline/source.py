@@ -132,18 +132,15 @@ class ExportSource:
                 return (rule_id, message), None
         return None, mapped
 
-    def explain(self, product_id: int) -> tuple[bool, tuple[str, str] | None, list[Row]]:
-        """What this export does with one product, images and delta aside: (whether the selection takes it, the
-        (rule id, message) that excludes it or None, its mapped rows when it is included), decided as `chunks()`
-        decides."""
-        record = self.loader.one(product_id)
-        if record is None:
-            return False, None, []
+    def judge(self, record: dict[str, Any]) -> tuple[tuple[str, str] | None, list[Row]]:
+        """What this export does with one selected product's record, images and delta aside: the (rule id, message)
+        that excludes it, or None and its mapped rows; decided as `chunks()` decides. The record must carry the
+        columns and relations this source reads (more does no harm); mappings may add to it."""
         if self.mappings is not None or self.column_checks:
             failure, mapped = self._first_failure(record)
-            return True, failure, mapped or []
+            return failure, mapped or []
         failure = self.rules.first_failure(record) if self.rules.checks else None
-        return True, failure, [] if failure is not None else list(self.columns.rows(record))
+        return failure, [] if failure is not None else list(self.columns.rows(record))
 
     def _map(self, records: list[dict[str, Any]], chunk: SourceChunk, seen_up_to: int) -> None:
         columns, delta = self.columns, self.delta
