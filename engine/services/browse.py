@@ -29,7 +29,7 @@ SEARCH_FIELDS = ("sku", "ean", "title")
 MAX_QUERY = 100  # characters of a search: SKUs hold 64, EANs 14; a title search needs a few words
 MAX_TOKEN = 512  # characters of a page token
 MAX_PAGE_SIZE = 200
-TITLE_SCAN_ROWS = 100_000  # products one title-search page reads at most
+TITLE_SCAN_ROWS = 50_000  # products one title-search page reads at most
 
 ROW_FIELDS = (
     Product.id,
