@@ -11,7 +11,7 @@ SELLER_ID ?= DEMO-SELLER
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help setup run export-all test test-fast test-quick lint format bench bench-deliver bench-schedules clean proto proto-check screenshots
+.PHONY: help setup run export-all test test-fast test-quick lint format bench bench-deliver bench-schedules bench-console clean proto proto-check screenshots
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-10s %s\n", $$1, $$2}'
@@ -75,6 +75,9 @@ screenshots: setup ## Drive the console in Chromium (browser tests) and keep a s
 
 bench-schedules: setup ## Benchmark: 10,000 schedules, p95 lag of the due ones after their due time, CPU per tick
 	$(PY) bench/bench_schedules.py
+
+bench-console: setup ## Console pages on 1,000,000 products: p50/p95 per page beside baselines, flags any over 300 ms
+	$(PY) bench/bench_console.py --products 1000000 --keep
 
 clean: ## Remove .venv and var/
 	rm -rf $(VENV) var

@@ -7,6 +7,7 @@ import datetime as dt
 from flask import Blueprint, Flask
 from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
@@ -16,12 +17,11 @@ from engine.settings import Settings
 def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     """The console's Flask app for `settings`; with `open_db`, opens the configured database (whose schema must be
     up to date: `pm-exports db upgrade`). Tests that opened one already pass open_db=False."""
-    from flask_babel import lazy_gettext as _
-
     from admin import (
         apikeys,
         audit_view,
         auth,
+        catalog,
         dashboard,
         errors,
         field_text,
@@ -29,6 +29,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         integrations,
         jobs,
         notifications,
+        queues,
         schedules,
         security,
         templates_view,
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         static_url_path="/admin-static",
     )
     console.add_view(jobs.JobsView(name=_("Jobs"), endpoint="jobs", url="/jobs"))
+    console.add_view(catalog.CatalogView(name=_("Catalogue"), endpoint="catalog", url="/catalog"))
     console.add_view(templates_view.TemplatesView(name=_("Templates"), endpoint="templates", url="/templates"))
     console.add_view(schedules.SchedulesView(name=_("Schedules"), endpoint="schedules", url="/schedules"))
     console.add_view(
@@ -86,6 +88,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     console.add_view(
         notifications.NotificationsView(name=_("Notifications"), endpoint="notifications", url="/notifications")
     )
+    console.add_view(queues.QueuesView(name=_("Queues & workers"), endpoint="queues", url="/queues"))
     console.add_view(apikeys.ApiKeysView(name=apikeys.MENU, endpoint="apikeys", url="/api-keys"))
     console.add_view(users.UsersView(name=users.MENU, endpoint="users", url="/users"))
     console.add_view(audit_view.AuditView(name=audit_view.MENU, endpoint="audit", url="/audit"))

@@ -27,6 +27,7 @@ from engine.migrations import (
     m0010_delivery_gate,
     m0011_users,
     m0012_schedules,
+    m0013_catalog_search,
 )
 from engine.migrations.ddl import run_frozen
 
@@ -55,6 +56,7 @@ MIGRATIONS = tuple(
         m0010_delivery_gate,
         m0011_users,
         m0012_schedules,
+        m0013_catalog_search,
     )
 )
 LATEST_VERSION = MIGRATIONS[-1].version

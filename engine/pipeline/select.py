@@ -178,6 +178,12 @@ def _converter(name: str) -> Converter | None:
     return None
 
 
+def category_table() -> dict[int, dict[str, Any]]:
+    """Every category (id, name, path, slug) by id, as records carry them."""
+    query = Category.select(Category.id, Category.name, Category.path, Category.slug).dicts()
+    return {row["id"]: row for row in query}
+
+
 class ProductLoader:
     """Reads selected products chunk by chunk (keyset on id), with only the columns and relations asked for.
 
@@ -193,6 +199,7 @@ class ProductLoader:
         chunk_size: int,
         *,
         first_image_only: bool = False,
+        categories: dict[int, dict[str, Any]] | None = None,
     ) -> None:
         wanted = [c for c in PRODUCT_FIELDS if c in columns or c in ALWAYS]
         self.names = [*dict.fromkeys([*ALWAYS, *wanted])]
@@ -204,14 +211,13 @@ class ProductLoader:
             self.relations.add("category")
         self.first_image_only = first_image_only
         self.chunk_size = chunk_size
-        self._categories: dict[int, dict[str, Any]] | None = None
+        self._categories = categories  # the category table by id, read on first use unless given
         self._money = _decimal_converter(2)
         self._weight = _decimal_converter(3)
 
     def categories(self) -> dict[int, dict[str, Any]]:
         if self._categories is None:
-            query = Category.select(Category.id, Category.name, Category.path, Category.slug).dicts()
-            self._categories = {row["id"]: row for row in query}
+            self._categories = category_table()
         return self._categories
 
     def _query(self, after_id: int) -> ModelSelect:
@@ -228,24 +234,34 @@ class ProductLoader:
         sql, params = query.sql()
         return list(current_database().execute_sql(sql, params).fetchall())
 
-    def chunks(self, after_id: int = 0) -> Iterator[list[dict[str, Any]]]:
-        """Yield lists of product records, each with the relations asked for, in id order after `after_id`."""
+    def _records(self, rows: list[tuple[Any, ...]]) -> list[dict[str, Any]]:
+        """Product records of raw rows, with the relations asked for."""
         names = self.names
         converters = self.converters
+        records = []
+        for row in rows:
+            record = dict(zip(names, row, strict=True))
+            for i, convert in converters:
+                record[names[i]] = convert(row[i])
+            records.append(record)
+        if records and self.relations:
+            self._attach(records)
+        return records
+
+    def chunks(self, after_id: int = 0) -> Iterator[list[dict[str, Any]]]:
+        """Yield lists of product records, each with the relations asked for, in id order after `after_id`."""
         while True:
             rows = self._fetch(self._query(after_id))
             if not rows:
                 return
-            records = []
-            for row in rows:
-                record = dict(zip(names, row, strict=True))
-                for i, convert in converters:
-                    record[names[i]] = convert(row[i])
-                records.append(record)
-            if self.relations:
-                self._attach(records)
-            yield records
+            yield self._records(rows)
             after_id = rows[-1][0]
+
+    def one(self, product_id: int) -> dict[str, Any] | None:
+        """The record of one product as the chunks would carry it; None when the selection does not take it."""
+        query = Product.select(*self.fields).where(self.where & (Product.id == product_id))
+        records = self._records(self._fetch(query))
+        return records[0] if records else None
 
     def _attach(self, records: list[dict[str, Any]]) -> None:
         """Load the asked-for relations of a chunk: one range query each (ids are in order), plain cursors."""

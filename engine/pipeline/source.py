@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,7 @@ class ExportSource:
         *,
         sink_relations: set[str],
         delta: DeltaTracker | None = None,
+        categories: dict[int, dict[str, Any]] | None = None,
     ) -> None:
         self.spec = spec
         self.settings = settings
@@ -64,7 +66,6 @@ class ExportSource:
             compile_mappings(spec.mappings) if spec.mappings or reads_mapped else None
         )
         self.where = selection_where(spec.selection, spec.statuses)
-        self.total = count_selected(self.where)
         self.delta = delta
         self.image_options = ImageStep.needed(spec.images)
         relations = set(sink_relations) | ({"images"} if self.image_options is not None else set())
@@ -78,8 +79,14 @@ class ExportSource:
             self.columns.relations | self.rules.relations | relations,
             settings.chunk_size,
             first_image_only="images" not in whole,
+            categories=categories,
         )
         self._images: ImageStep | None = None
+
+    @cached_property
+    def total(self) -> int:
+        """How many products the selection takes (counted on first use: explaining one product needs no count)."""
+        return count_selected(self.where)
 
     @property
     def resumable(self) -> bool:
@@ -124,6 +131,16 @@ class ExportSource:
             if (message := check(record)) is not None:
                 return (rule_id, message), None
         return None, mapped
+
+    def judge(self, record: dict[str, Any]) -> tuple[tuple[str, str] | None, list[Row]]:
+        """What this export does with one selected product's record, images and delta aside: the (rule id, message)
+        that excludes it, or None and its mapped rows; decided as `chunks()` decides. The record must carry the
+        columns and relations this source reads (more does no harm); mappings may add to it."""
+        if self.mappings is not None or self.column_checks:
+            failure, mapped = self._first_failure(record)
+            return failure, mapped or []
+        failure = self.rules.first_failure(record) if self.rules.checks else None
+        return failure, [] if failure is not None else list(self.columns.rows(record))
 
     def _map(self, records: list[dict[str, Any]], chunk: SourceChunk, seen_up_to: int) -> None:
         columns, delta = self.columns, self.delta

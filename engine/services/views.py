@@ -512,3 +512,102 @@ class UpcomingRunView:
     timezone: str
     utc: dt.datetime
     local: dt.datetime
+
+
+@dataclass(frozen=True)
+class ProductRowView:
+    """A product as the catalogue's list shows it."""
+
+    id: int
+    sku: str | None
+    ean: str | None
+    title: str
+    brand: str | None
+    status: str
+    price: Any  # Decimal or None
+    currency: str
+    stock: int
+    completeness: int
+    grade: str
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CriterionView:
+    """One completeness criterion of a product: its weight and whether the product meets it."""
+
+    name: str
+    weight: int
+    met: bool
+
+
+@dataclass(frozen=True)
+class ProductDetailView:
+    """A product with everything it holds (the product input shape in `fields`) and its completeness."""
+
+    id: int
+    fields: Mapping[str, Any]
+    score: int
+    grade: str
+    criteria: list[CriterionView]
+
+    @property
+    def missing(self) -> list[str]:
+        return [c.name for c in self.criteria if not c.met]
+
+
+@dataclass(frozen=True)
+class TemplateVerdictView:
+    """What a template's export does with one product: included, excluded (the rule and its message), not
+    selected (why), or error (the template itself cannot run)."""
+
+    template: str
+    format: str
+    verdict: str  # included | excluded | not_selected | error
+    rule: str = ""
+    message: str = ""
+    rows: int = 0  # rows the product gives when included (variants may give several)
+    delta: bool = False  # the template sends a product only when it changed since its last run
+
+
+@dataclass(frozen=True)
+class QueueView:
+    name: str
+    queued: int
+    started: int
+    failed: int
+    deferred: int
+    scheduled: int
+    finished: int
+
+
+@dataclass(frozen=True)
+class WorkerView:
+    name: str
+    state: str
+    queues: list[str]
+    current_job: str | None
+    last_heartbeat: dt.datetime | None  # naive UTC
+    started_at: dt.datetime | None  # naive UTC
+    successful: int
+    failed: int
+
+
+@dataclass(frozen=True)
+class FailedTaskView:
+    """A task RQ keeps in a queue's failed registry (an engine job's own state is on the Jobs page)."""
+
+    id: str
+    queue: str
+    description: str
+    ended_at: dt.datetime | None  # naive UTC
+    error: str  # the head of the exception info
+    job_id: int | None = None  # the engine job it ran, when it ran one
+
+
+@dataclass(frozen=True)
+class QueuesView:
+    queues: list[QueueView]
+    workers: list[WorkerView]
+    failed: list[FailedTaskView]
+    failed_total: int
