@@ -15,6 +15,7 @@ def test_search_a_product_open_it_and_see_why_a_template_excludes_it(console_url
     log_in(page, console_url, "reader")
     page.click("nav >> text=Catalogue")
     page.wait_for_selector('[data-testid="products"]')
+    page.wait_for_load_state("load")  # catalog.js listens from DOMContentLoaded on: choose after that
     shot(page, "catalog")
     page.select_option('[data-testid="browse-status"]', "draft")  # filters at once (admin/static/catalog.js)
     page.wait_for_url("**/catalog/?*status=draft*")

@@ -17,7 +17,8 @@ def test_a_manager_creates_pauses_resumes_and_runs_a_schedule(console_url, brows
     page.on("response", lambda response: errors.append(response.url) if response.status >= 400 else None)
     log_in(page, console_url, "manager")
     page.goto(f"{console_url}/schedules/")
-    page.click('[data-testid="new-schedule"]')
+    with page.expect_navigation():  # waits for the new page's load event: schedules.js is listening by then
+        page.click('[data-testid="new-schedule"]')
     page.fill("#f-name", "Monday feed")
     page.select_option("#f-template", "Standard CSV")
     page.select_option("#f-kind", "cron")

@@ -35,7 +35,8 @@ def test_copy_edit_preview_save_run_and_download(console_url, browser, tmp_path)
     title = page.locator('tr[data-column="5"]')  # ID, SKU, EAN, MPN, Title
     assert title.locator('[data-role="header"]').input_value() == "Title"
     title.locator('[data-role="header"]').fill("Product name")
-    title.locator('[data-testid="add-step"]').click()  # a round trip that keeps what was typed
+    with page.expect_navigation():  # a round trip that keeps what was typed; mapping.js listens once it loaded
+        title.locator('[data-testid="add-step"]').click()
     title = page.locator('tr[data-column="5"]')
     assert title.locator('[data-role="header"]').input_value() == "Product name"
     title.locator('select[data-role="transform"]').select_option("truncate")
