@@ -40,7 +40,7 @@ def catalogue(lang: str) -> Catalog:
 
 def _compile(var_dir: Path) -> Path:
     """Each language's catalogue compiled to messages.mo under var_dir (again only when a .po is newer)."""
-    target = var_dir / "console-translations"
+    target = (var_dir / "console-translations").resolve()  # Flask-Babel reads a relative path from admin/
     for folder in sorted(p for p in SOURCE.iterdir() if p.is_dir()):
         mo_path = target / folder.name / "LC_MESSAGES" / "messages.mo"
         newest = max((p.stat().st_mtime for p in folder.glob("*.po")), default=0.0)

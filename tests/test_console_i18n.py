@@ -108,3 +108,16 @@ def test_integration_forms_show_french_labels_and_help(sqlite_db) -> None:
     page = client.get("/integrations/new?kind=sftp").get_data(as_text=True)
     assert "Clé d’hôte" in page and "Empreinte épinglée de la clé du serveur" in page
     assert '<code class="small text-muted">host_key</code>' in page  # the name the CLI and the API use
+
+
+def test_french_with_a_relative_var_folder(sqlite_db, tmp_path, monkeypatch) -> None:
+    """`make run` leaves PM_EXPORTS_VAR_DIR=var, relative to the working directory: the catalogue compiled there
+    must still be the one Flask-Babel loads (it resolves relative folders against the app's package)."""
+    from pathlib import Path
+
+    from tests.console_support import console_app
+
+    monkeypatch.chdir(tmp_path)
+    app = console_app(sqlite_db, admin_locale="fr", var_dir=Path("var"))
+    page = app.test_client().get("/login").get_data(as_text=True)
+    assert "Se connecter" in page
