@@ -17,8 +17,15 @@ from typing import Any, ClassVar
 
 from engine.catalog.models import utcnow
 from engine.destinations.base import DeliveryFile, Receipt
+from engine.destinations.connections import (
+    check_enabled,
+    open_connection,
+    record_delivery_failure,
+    record_delivery_success,
+)
 from engine.errors import ExportsError, FatalError, InvalidRequest, ItemRejected, RetryableError
 from engine.jobs.gate import hold_reason
+from engine.jobs.notices import delivery_failed
 from engine.jobs.runner import JobChannel, JobContext, JobOutcome, LocalChannel, RedisChannel, execute
 from engine.models import Artifact, Delivery, ExportJob
 from engine.pipeline.naming import PLACEHOLDERS, placeholder_values
@@ -156,8 +163,6 @@ class DeliverKind:
         return None  # a delivery is sent whole again: each file lands atomically, a second send replaces it
 
     def run(self, ctx: JobContext) -> JobOutcome:
-        from engine.services.integrations import record_delivery_success
-
         delivery = Delivery.get_by_id(ctx.spec["delivery_id"])
         Delivery.update(
             status="running", attempts=Delivery.attempts + 1, started_at=delivery.started_at or utcnow()
@@ -183,16 +188,14 @@ class DeliverKind:
         return None
 
     def _send(self, ctx: JobContext, delivery: Delivery) -> list[Receipt]:
-        from engine.services.integrations import check_enabled, open_destination
-
         name = delivery.integration_name
         export = ExportJob.get_by_id(delivery.job_id)
         artifacts = list(Artifact.select().where(Artifact.job == export.id).order_by(Artifact.id))
         if not artifacts:
             raise FatalError(f"delivery to {name}: job {export.id} has no files to deliver")
         try:
-            view, destination = open_destination(ctx.settings, name)
-            check_enabled(view)
+            integration, destination = open_connection(ctx.settings, name)
+            check_enabled(integration.name, integration.disabled_reason)
         except ExportsError as exc:
             raise FatalError(f"delivery to {name}: {exc}") from None
         when = export.started_at or export.created_at
@@ -221,10 +224,8 @@ class DeliverKind:
 
     def _failed(self, ctx: JobContext, delivery: Delivery, exc: ExportsError) -> None:
         """Record the failure; a transient one that will be retried leaves the delivery queued, a final one turns
-        the export job `partial` and names the delivery, and counts against the integration (engine.services.
-        integrations: a webhook is disabled after 5 in a row)."""
-        from engine.services.integrations import record_delivery_failure
-
+        the export job `partial` and names the delivery, and counts against the integration (engine.destinations.
+        connections: a webhook is disabled after 5 in a row)."""
         message = str(exc) if str(exc).startswith("delivery to") else f"delivery to {delivery.integration_name}: {exc}"
         if isinstance(exc, RetryableError) and ctx.can_retry():
             Delivery.update(status="queued", last_error=message).where(Delivery.id == delivery.id).execute()
@@ -238,8 +239,6 @@ class DeliverKind:
         disabled = record_delivery_failure(delivery.integration_name, message)
         if disabled:
             ctx.channel.publish(delivery.job_id, message=f"integration {delivery.integration_name} {disabled}")
-        from engine.services.notifications import delivery_failed  # the services sit above the kinds
-
         delivery_failed(ctx.settings, delivery.id, inline=isinstance(ctx.channel, LocalChannel))
 
 
