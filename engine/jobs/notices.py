@@ -7,12 +7,15 @@ and a schedule's own events."""
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from peewee import IntegrityError
 
+from engine.catalog.models import utcnow
 from engine.db import current_database
 from engine.models import Artifact, Delivery, ExportJob, Notification
 from engine.settings import Settings
@@ -29,6 +32,7 @@ PENDING_DELIVERIES = ("queued", "running")
 EVENT_OF_STATUS = {"succeeded": "export.completed", "partial": "export.partial", "failed": "export.failed"}
 WORD_OF_STATUS = {"succeeded": "completed", "partial": "partial", "failed": "failed"}
 SCHEDULE_EVENTS = ("schedule.skipped", "schedule.paused")
+PURGE_BATCH = 5_000  # notifications deleted per statement (short write locks, bounded id lists)
 
 
 def _excluded_percent(job: ExportJob) -> float:
@@ -191,6 +195,66 @@ def summary_text(notification: Notice) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _cell(value: Any) -> str:
+    return html.escape("" if value is None else str(value))
+
+
+def _table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """An HTML table; the cells are HTML already (escaped by the caller)."""
+    out = ['<table border="1" cellpadding="4" cellspacing="0">']
+    out.append("<tr>" + "".join(f'<th align="left">{_cell(h)}</th>' for h in headers) + "</tr>")
+    out += ["<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows]
+    return [*out, "</table>"]
+
+
+def _link(url: Any, text: str) -> str:
+    """An escaped link when `url` is an http(s) URL, the escaped text alone otherwise."""
+    if isinstance(url, str) and url.startswith(("https://", "http://")):
+        return f'<a href="{html.escape(url, quote=True)}">{_cell(text)}</a>'
+    return _cell(text)
+
+
+def summary_html(notification: Notice) -> str:
+    """The HTML body of a notification's email, beside its text: the same facts as simple tables. Every value
+    (template and file names, errors, reasons) is escaped; links are http(s) only."""
+    s = notification.summary
+    out = ["<!DOCTYPE html>", '<html><head><meta charset="utf-8"></head><body>']
+    out.append(f"<h2>{_cell(notification.title.removeprefix('[PM Exports] '))}</h2>")
+    facts: list[tuple[str, Any]]
+    if notification.event in SCHEDULE_EVENTS:
+        facts = [("Schedule", s["schedule"]), ("Template", s["template"]), ("Due", s["due_at"]),
+                 ("Reason", s["reason"]), ("Last job", s.get("last_job_id"))]  # fmt: skip
+        out += _table(("", ""), ([f"<b>{_cell(k)}</b>", _cell(v)] for k, v in facts if v not in (None, "")))
+        return "\n".join([*out, "</body></html>"]) + "\n"
+    facts = [
+        ("Job", f"{s['job_id']} ({s['template']})"),
+        ("Status", s["status"]),
+        ("Rows exported", f"{s['exported']:,} of {s['total']:,} selected"),
+        ("Excluded", f"{s['excluded']:,} ({s['excluded_percent']:g}%)"),
+        ("Products failed", f"{s['failed']:,}" if s.get("failed") else None),
+        ("Product warnings", f"{s['warnings']:,}" if s.get("warnings") else None),
+        ("Error", s.get("error")),
+    ]
+    if notification.event == "delivery.failed" and s.get("delivery"):
+        d = s["delivery"]
+        facts.append(("Delivery failed", f"to {d['integration']} after {d['attempts']} attempt(s): {d['error']}"))
+    out += _table(("", ""), ([f"<b>{_cell(k)}</b>", _cell(v)] for k, v in facts if v not in (None, "")))
+    if s.get("excluded_by_rule"):
+        out.append("<h3>Excluded by rule</h3>")
+        out += _table(("Rule", "Products"), ([_cell(r), f"{n:,}"] for r, n in s["excluded_by_rule"].items()))
+    if s.get("files"):
+        out.append("<h3>Files</h3>")
+        rows = ([_link(f.get("url"), f["name"]), _size(f["size"]), f"{f['rows']:,}"] for f in s["files"])
+        out += _table(("File", "Size", "Rows"), rows)
+    if s.get("deliveries"):
+        out.append("<h3>Deliveries</h3>")
+        why = {"failed": "error", "held": "held_reason"}
+        rows = ([_cell(d["integration"]), _cell(d["status"]), _cell(d.get(why.get(d["status"], ""), ""))]
+                for d in s["deliveries"])  # fmt: skip
+        out += _table(("Integration", "Status", "Detail"), rows)
+    return "\n".join([*out, "</body></html>"]) + "\n"
+
+
 # --- when jobs end ------------------------------------------------------------------------------------------
 
 
@@ -323,3 +387,24 @@ def record(
 
         start_notify(settings, row.id, inline=inline)
     return Notification.get_by_id(row.id)
+
+
+def purge_old_notifications(settings: Settings, now: dt.datetime | None = None) -> int:
+    """Delete the notifications older than `notification_retention_days` (their sends ended long ago), in batches;
+    returns how many. Part of the daily maintenance."""
+    cutoff = (now or utcnow()) - dt.timedelta(days=settings.notification_retention_days)
+    deleted = 0
+    while True:
+        ids = [
+            row.id
+            for row in Notification.select(Notification.id)
+            .where(Notification.created_at < cutoff)
+            .order_by(Notification.id)
+            .limit(PURGE_BATCH)
+        ]
+        if not ids:
+            break
+        deleted += Notification.delete().where(Notification.id.in_(ids)).execute()
+    if deleted:
+        log.info("old notifications purged", extra={"count": deleted, "before": cutoff.isoformat()})
+    return deleted

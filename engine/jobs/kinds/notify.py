@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 from engine.destinations.connections import open_connection
 from engine.errors import ExportsError, FatalError, RetryableError
-from engine.jobs.notices import summary_text
+from engine.jobs.notices import summary_html, summary_text
 from engine.jobs.runner import JobContext, JobOutcome, LocalChannel, execute
 from engine.models import ExportJob, Notification
 from engine.settings import Settings
@@ -116,7 +116,7 @@ class NotifyKind:
         try:
             if kind == "smtp":
                 receipt = destination.send_message(  # type: ignore[attr-defined]
-                    list(channel["to"]), notification.title, summary_text(notification)
+                    list(channel["to"]), notification.title, summary_text(notification), html=summary_html(notification)
                 )
             else:
                 data = {"title": notification.title, **dict(notification.summary or {})}
