@@ -35,6 +35,11 @@ ENV_VARS: dict[str, tuple[str, str, str]] = {
         "Default product rows per XLSX file (at most 1048575)",
     ),
     "PM_EXPORTS_ARTIFACT_RETENTION_DAYS": ("artifact_retention_days", "30", "Days an export file is kept"),
+    "PM_EXPORTS_NOTIFICATION_RETENTION_DAYS": (
+        "notification_retention_days",
+        "90",
+        "Days a notification stays in the in-app list (1 to 3650); the daily maintenance deletes older ones",
+    ),
     "PM_EXPORTS_INLINE_THRESHOLD": (
         "inline_threshold",
         "1000",
@@ -130,6 +135,7 @@ _INT_FIELDS = {
     "chunk_size",
     "xlsx_max_rows",
     "artifact_retention_days",
+    "notification_retention_days",
     "inline_threshold",
     "max_running_exports",
     "job_lease_seconds",
@@ -157,6 +163,7 @@ class Settings:
     chunk_size: int = 1000
     xlsx_max_rows: int = 50_000
     artifact_retention_days: int = 30
+    notification_retention_days: int = 90
     inline_threshold: int = 1000
     max_running_exports: int = 3
     job_lease_seconds: int = 30
@@ -241,6 +248,8 @@ class Settings:
             raise ConfigError("PM_EXPORTS_ARTIFACT_STORE must be empty (the export folder) or s3://bucket/prefix")
         if not 1 <= settings.delivery_timeout <= 3600:
             raise ConfigError("PM_EXPORTS_DELIVERY_TIMEOUT must be between 1 and 3600 seconds")
+        if not 1 <= settings.notification_retention_days <= 3650:
+            raise ConfigError("PM_EXPORTS_NOTIFICATION_RETENTION_DAYS must be between 1 and 3650")
         if not 1 <= settings.link_days <= 7:
             raise ConfigError("PM_EXPORTS_LINK_DAYS must be between 1 and 7 (the longest an S3 presigned link lasts)")
         if not 5 <= settings.admin_session_minutes <= 1440:

@@ -129,3 +129,28 @@ def test_a_file_changed_on_disk_is_refused(sqlite_db: Settings, bucket: str) -> 
     (again,) = deliveries.redeliver(sqlite_db, job_id, to="bucket", inline=True)
     assert again.status == "failed" and "changed on disk" in (again.last_error or "")
     assert get_job(job_id).status == "partial"
+
+
+def test_a_file_changed_in_place_is_refused_by_the_upload_and_never_appears(
+    sqlite_db: Settings, s3_server: S3Server, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same size, other bytes: the S3 destination hashes what it sends and refuses to complete the object, so the
+    deliver kind does not read the file a second time beforehand (it only compares the size)."""
+    from engine.jobs.kinds import deliver
+
+    hashed: list[Path] = []
+    real_sha256_file = deliver.sha256_file
+    monkeypatch.setattr(deliver, "sha256_file", lambda path: hashed.append(path) or real_sha256_file(path))
+    job_id = export_to(sqlite_db, "feeds/catalog.csv")
+    assert get_job(job_id).status == "succeeded" and hashed == []  # delivered, the file read once (the upload)
+    (artifact,) = get_job(job_id).artifacts
+    location = Path(Artifact.get_by_id(artifact.id).location)
+    data = bytearray(location.read_bytes())
+    data[-2] = ord("X") if data[-2] != ord("X") else ord("Y")
+    location.write_bytes(bytes(data))
+    s3_server.client().delete_object(Bucket=bucket, Key="pim/feeds/catalog.csv")  # type: ignore[attr-defined]
+    (again,) = deliveries.redeliver(sqlite_db, job_id, to="bucket", inline=True)
+    assert again.status == "failed" and "changed on disk" in (again.last_error or "")
+    listed = s3_server.client().list_objects_v2(Bucket=bucket, Prefix="pim/")  # type: ignore[attr-defined]
+    assert listed.get("KeyCount", 0) == 0 and hashed == []
+    assert get_job(job_id).status == "partial"

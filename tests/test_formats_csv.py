@@ -390,3 +390,58 @@ def test_companion_option_is_checked() -> None:
         CsvWriter.validate_options({"companion": {**COMPANION, "suffix": "combinations"}})
     with pytest.raises(TemplateError, match=r"options\.companion: must be an object"):
         CsvWriter.validate_options({"companion": {"suffix": "-x"}})
+
+
+# The row renderer (converters and quoting compiled per template) against csv.writer, byte for byte
+
+AWKWARD: list[Any] = [
+    None, True, False, 0, -7, 2**70, 1.5, -0.0, float("nan"), float("inf"), 1e22,
+    Decimal("12.5"), Decimal("-0.99"), Decimal("1E+3"), Decimal("1.23456789E-7"), Decimal("NaN"), Decimal(7),
+    date(2026, 3, 4), datetime(2026, 3, 4, 5, 6, 7), datetime(2026, 3, 4, 5, 6, 7, 89),
+    datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC), *TEXTS, "=SUM(A1)", "+33 1", "-dash", "@at", "\tlead tab", "\rcr",
+    "lone\rcr", 'quote"in', '"', ";", ",", "\t", "\n", "plain", ["a", "b"], ["=x", 'q"'], [1, None, "z"], [],
+    {"k": 'v"'}, ("t", "u"),
+]  # fmt: skip
+KINDS: list[ValueKind] = ["text", "integer", "decimal", "money", "date", "datetime", "bool", "list", "object"]
+
+
+@pytest.mark.parametrize("separator", [";", ",", "\t"])
+@pytest.mark.parametrize("quoting", ["minimal", "all"])
+@pytest.mark.parametrize("terminator", ["\r\n", "\n"])
+@pytest.mark.parametrize("escape", [True, False])
+def test_the_row_renderer_writes_what_csv_writer_writes(
+    separator: str, quoting: str, terminator: str, escape: bool
+) -> None:
+    import operator
+    import random
+
+    from engine.formats.csv import _make_converter, _row_renderer
+
+    options = {"separator": separator, "quoting": quoting, "line_terminator": terminator, "escape_formulas": escape}
+    pick = random.Random(f"{separator}{quoting}{terminator}{escape}")
+    for width in (2, 3, len(KINDS)):
+        kinds = [pick.choice(KINDS) for _ in range(width)] if width < len(KINDS) else KINDS
+        converters = [_make_converter(kind, escape, terminator == "\n") for kind in kinds]
+        render = _row_renderer(kinds, converters, options)
+        assert render is not None
+        expected = io.StringIO(newline="")
+        writer = csv.writer(
+            expected, delimiter=separator, quoting=csv.QUOTE_ALL if quoting == "all" else csv.QUOTE_MINIMAL,
+            lineterminator=terminator,
+        )  # fmt: skip
+        lines = []
+        for _ in range(400):
+            values = [pick.choice(AWKWARD) for _ in kinds]
+            writer.writerow(map(operator.call, converters, values))
+            lines.append(render(values))
+        assert "".join(lines) == expected.getvalue()
+        assert render([None] * (width + 1)) is None and render([]) is None  # not one value per column
+
+
+def test_a_row_of_another_width_and_a_single_column_go_through_csv_writer(tmp_path: Path) -> None:
+    path, rows = write_csv(tmp_path, ["a", "b"], [["x", "y"], ["only"], ["1", "2", "extra"]], header=False)
+    assert (path.read_bytes().removeprefix(BOM), rows) == (b"x;y\r\nonly\r\n1;2\r\n", 3)
+    (tmp_path / "one").mkdir()
+    single = make_ctx(tmp_path / "one", ["a"], {"header": False}, writer=CsvWriter)
+    (out,) = run_writer(CsvWriter, single, [[""], [None], ["v"]])
+    assert out.path.read_bytes().removeprefix(BOM) == b'""\r\n""\r\nv\r\n'  # a lone empty field is written ""

@@ -6,6 +6,8 @@ filters and is marked read. The queued path goes through RQ's maintenance queue.
 
 from __future__ import annotations
 
+import datetime as dt
+import html
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,8 @@ from typing import Any
 import pytest
 from rq import Queue
 
-from engine.errors import EmptySelection, InvalidRequest, TemplateError
+from engine.catalog.models import utcnow
+from engine.errors import ConfigError, EmptySelection, InvalidRequest, TemplateError
 from engine.jobs import runner
 from engine.jobs.queues import redis_for
 from engine.jobs.tasks import run_job, set_runtime_settings
@@ -300,3 +303,65 @@ def test_the_cli_lists_and_marks_read(channels: Settings) -> None:
     assert cli("--unread").strip() == "no notifications"
     (listed,) = cli("--json").splitlines()
     assert '"event":"export.completed"' in listed and '"read_at":"' in listed
+
+
+def test_the_email_has_an_escaped_html_table_beside_its_text(
+    channels: Settings,
+    smtp_server: SmtpServer,  # noqa: F811
+) -> None:
+    name = 'Feed <script>alert("x")</script> & co'
+    template(name, {"email": EVERYWHERE["email"], "on": ["completed"]})
+    job_id = export(channels, name)
+    (mail,) = smtp_server.received
+    assert mail.message.get_content_type() == "multipart/alternative"
+    text = mail.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    page = mail.message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert f"Job {job_id} ({name}): succeeded" in text  # the text part is unchanged
+    assert "<script>" not in page and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co" in page
+    assert f"<td>{job_id} (Feed &lt;script&gt;" in page and "<table" in page and "<h3>Files</h3>" in page
+    (artifact,) = get_job(job_id).artifacts
+    assert f"<td>{html.escape(artifact.name)}</td>" in page  # a local store gives no link: the name alone
+    assert f"<td>{artifact.rows:,}</td>" in page
+
+
+def test_the_html_body_escapes_every_value_and_links_only_http() -> None:
+    from engine.jobs.notices import summary_html
+    from engine.services.views import NotificationView
+
+    hostile = "<img src=x onerror=alert(1)>"
+    summary = {
+        "job_id": 7, "template": hostile, "status": "partial", "error": f"boom {hostile}", "total": 3,
+        "exported": 2, "excluded": 1, "excluded_percent": 33.33, "failed": 0, "warnings": 0,
+        "excluded_by_rule": {hostile: 1},
+        "files": [
+            {"name": f"a{hostile}.csv", "size": 10, "rows": 2, "url": "javascript:alert(1)"},
+            {"name": "b.csv", "size": 2048, "rows": 1, "url": 'https://s3.example/b.csv?x=1&y="2"'},
+        ],
+        "deliveries": [{"integration": hostile, "status": "failed", "error": hostile, "held_reason": None}],
+    }  # fmt: skip
+    view = NotificationView(7, "export.partial", 7, hostile, "partial", f"[PM Exports] {hostile}: partial",
+                            summary, (), dt.datetime(2026, 1, 1), None)  # fmt: skip
+    page = summary_html(view)
+    assert "<img" not in page and "javascript:" not in page
+    assert page.count("&lt;img src=x onerror=alert(1)&gt;") == 7  # title, job, error, rule, file, delivery x2
+    assert '<a href="https://s3.example/b.csv?x=1&amp;y=&quot;2&quot;">b.csv</a>' in page
+    assert "<td>2.0 kB</td>" in page
+
+
+def test_the_daily_maintenance_purges_notifications_past_their_retention(channels: Settings) -> None:
+    from engine.jobs import tasks
+    from engine.jobs.notices import purge_old_notifications
+
+    template("Kept", {"on": ["completed"]})
+    old, recent, today = (export(channels, "Kept") for _ in range(3))
+    now = utcnow()
+    for job_id, age in ((old, 91), (recent, 89)):
+        Notification.update(created_at=now - dt.timedelta(days=age)).where(Notification.job == job_id).execute()
+    assert purge_old_notifications(channels.with_(notification_retention_days=100), now) == 0
+    tasks.set_runtime_settings(channels)  # the default retention: 90 days
+    tasks.daily_maintenance()
+    assert sorted(n.job_id for n in Notification.select()) == [recent, today]
+    assert purge_old_notifications(channels.with_(notification_retention_days=1), now) == 1
+    assert [n.job_id for n in Notification.select()] == [today]
+    with pytest.raises(ConfigError, match="PM_EXPORTS_NOTIFICATION_RETENTION_DAYS must be between 1 and 3650"):
+        Settings.build(notification_retention_days=0)

@@ -59,13 +59,14 @@ def worker(app: AppContext, queues: str, burst: bool, name: str | None, rq_sched
 def scheduler(app: AppContext) -> None:
     """Run the scheduler (recurring exports every second, daily maintenance, abandoned-job watch)."""
     from engine.jobs.scheduler import run_scheduler
+    from engine.services import maintenance
 
     app.open_db()
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     click.echo("scheduler running (Ctrl-C to stop)")
-    run_scheduler(app.settings, stop)
+    run_scheduler(app.settings, stop, maintain=maintenance.maintain, fire=maintenance.fire_due)
 
 
 def _redis_answers(url: str) -> bool:

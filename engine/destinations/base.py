@@ -70,7 +70,10 @@ class Destination(Protocol):
     """A delivery target kind; errors are RetryableError, FatalError or ItemRejected and never contain a secret.
 
     A kind may also set `disable_after_failures: ClassVar[int]`: its integrations are disabled after that many
-    failed deliveries in a row (webhooks), until a successful test.
+    failed deliveries in a row (webhooks), until a successful test; and `verifies_content: ClassVar[bool] = True`
+    when it reads every file it sends through a check of its size and SHA-256 against the DeliveryFile before the
+    file gets its final name (FatalError "changed since the export wrote it" otherwise): the core then reads each
+    file once, for the upload, instead of hashing it beforehand too.
     """
 
     kind: ClassVar[str]  # "local", "s3", "ftp", "ftps", "sftp", "smtp", "webhook"

@@ -162,22 +162,27 @@ class EmailDestination:
             for f in files
         ]
 
-    def send_message(self, to: Sequence[str], subject: str, text: str, files: Sequence[DeliveryFile] = ()) -> Receipt:
-        """Mail `text` (and the files, attached or linked like deliveries) to `to`; the receipt names the message."""
+    def send_message(
+        self, to: Sequence[str], subject: str, text: str, files: Sequence[DeliveryFile] = (), *, html: str | None = None
+    ) -> Receipt:
+        """Mail `text` (and the files, attached or linked like deliveries) to `to`, with `html` as the alternative
+        part beside the text when given (the caller escaped it); the receipt names the message."""
         recipients = [check_address(a, "to") for a in to]
         if not recipients:
             raise InvalidRequest("no recipients", "to")
         if len(recipients) > _TO.max_length:
             raise InvalidRequest(f"at most {_TO.max_length} recipients, got {len(recipients)}", "to")
         clean_subject = one_line(subject, 200)
-        sent = self._send(recipients, clean_subject, text.splitlines(), files)
-        size = len(text.encode()) + sum(f.size for f in files)
+        sent = self._send(recipients, clean_subject, text.splitlines(), files, html)
+        size = len(text.encode()) + len((html or "").encode()) + sum(f.size for f in files)
         return Receipt(remote=sent.message_id, size=size, detail=sent.detail)
 
     # internals
 
-    def _send(self, to: Sequence[str], subject: str, lines: list[str], files: Sequence[DeliveryFile]) -> _Sent:
-        """Build and send one message."""
+    def _send(
+        self, to: Sequence[str], subject: str, lines: list[str], files: Sequence[DeliveryFile], html: str | None = None
+    ) -> _Sent:
+        """Build and send one message (text, and HTML as its alternative when given)."""
         attached, links = self._split(files)
         body = list(lines)
         if files:
@@ -194,6 +199,8 @@ class EmailDestination:
         message_id = email.utils.make_msgid(domain=self.from_address.rpartition("@")[2])
         message["Message-ID"] = message_id
         message.set_content("\n".join(body) + "\n")
+        if html is not None:
+            message.add_alternative(html, subtype="html")
         for file in attached:
             maintype, _slash, subtype = (file.content_type or "application/octet-stream").partition("/")
             message.add_attachment(

@@ -55,6 +55,7 @@ class FtpDestination:
     """A plain FTP server: the password and the files travel unencrypted (use FTPS or SFTP outside a LAN)."""
 
     kind: ClassVar[str] = "ftp"
+    verifies_content: ClassVar[bool] = True  # each file is hashed as it is sent, checked before it is final
     fields: ClassVar[tuple[FieldSpec, ...]] = (_HOST, _port_field(21), _USERNAME, _PASSWORD, _BASE_PATH, _PASSIVE)
 
     def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str], options: DestinationOptions) -> None:

@@ -22,6 +22,7 @@ FATAL_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQU
 
 class LocalFolderDestination:
     kind: ClassVar[str] = "local"
+    verifies_content: ClassVar[bool] = True  # each file is hashed as it is sent, checked before it is final
     fields: ClassVar[tuple[FieldSpec, ...]] = (
         FieldSpec("folder", required=True, max_length=1024, help="Absolute path of the folder the files go into"),
     )

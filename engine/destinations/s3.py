@@ -188,6 +188,7 @@ class S3Destination:
     """Files uploaded to a bucket under `prefix/folder/name`."""
 
     kind: ClassVar[str] = "s3"
+    verifies_content: ClassVar[bool] = True  # each file is hashed as it is sent, checked before it is final
     fields: ClassVar[tuple[FieldSpec, ...]] = (
         FieldSpec("bucket", required=True, max_length=63, help="bucket name"),
         FieldSpec("prefix", max_length=512, help="key prefix (folder) inside the bucket"),

@@ -101,6 +101,7 @@ class SftpDestination:
     """An SFTP server reached over SSH; its host key must be pinned before anything is delivered."""
 
     kind: ClassVar[str] = "sftp"
+    verifies_content: ClassVar[bool] = True  # each file is hashed as it is sent, checked before it is final
     fields: ClassVar[tuple[FieldSpec, ...]] = (
         _HOST,
         _PORT,

@@ -13,6 +13,7 @@ one came before: the finished file is the same, byte for byte.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any, BinaryIO, ClassVar, Literal, Self
 
 import orjson
@@ -89,6 +90,9 @@ class _JsonBase(WriterBase):
         options = self.validate_options(ctx.options)
         self._pretty: bool = options["pretty"]
         self._headers = [column.header for column in ctx.columns]
+        # decimals become JSON numbers through float(); done here for the decimal columns, orjson's default (a
+        # Python call per value) stays for a Decimal met anywhere else
+        self._decimal_positions = [n for n, column in enumerate(ctx.columns) if column.kind in ("money", "decimal")]
         self._nested = [name for name in options["nested"] if name not in self._headers]
         self._done: list[OutputFile] | None = None
         self._folder_synced = False
@@ -124,10 +128,20 @@ class _JsonBase(WriterBase):
         return new_state(self.name, file=self._path.name, offset=offset, rows=self._rows)
 
     def _object(self, values: Sequence[Any], record: Mapping[str, Any]) -> dict[str, Any]:
-        item = dict(zip(self._headers, values))  # noqa: B905 - hot path, lengths match by construction
+        item = dict(zip(self._headers, self._numbers(values)))  # noqa: B905 - hot path, lengths match by construction
         for relation in self._nested:
             item[relation] = record.get(relation) or []
         return item
+
+    def _numbers(self, values: Sequence[Any]) -> Sequence[Any]:
+        """The values with the Decimals of the decimal columns as floats (what orjson_default would give)."""
+        if not self._decimal_positions or len(values) != len(self._headers):
+            return values
+        out = list(values)
+        for n in self._decimal_positions:
+            if type(out[n]) is Decimal:
+                out[n] = float(out[n])
+        return out
 
     def _dumps(self, item: dict[str, Any], option: int) -> bytes:
         try:
@@ -200,9 +214,7 @@ class JsonLinesWriter(_JsonBase):
     _pretty_allowed: ClassVar[bool] = False
 
     def write(self, values: Sequence[Any], record: Mapping[str, Any]) -> None:
-        item = dict(zip(self._headers, values))  # noqa: B905 - hot path, lengths match by construction
-        for relation in self._nested:
-            item[relation] = record.get(relation) or []
+        item = self._object(values, record)
         try:
             self._file.write(orjson.dumps(item, default=orjson_default, option=_LINE))
         except orjson.JSONEncodeError as exc:

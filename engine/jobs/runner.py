@@ -206,13 +206,13 @@ def execute(
     """Run (or resume) one job to its end and record how it ended. A transient failure (RetryableError, Redis)
     is raised again when `can_retry()` (the RQ task then retries with backoff, resuming from the checkpoint);
     otherwise every error ends the job, and is returned, not raised. `channel` defaults to Redis. A job that
-    ended here is then announced to engine.services.notifications (which notifies as its policy asks)."""
+    ended here is then announced to engine.jobs.notices (which notifies as the job's policy asks)."""
     channel = channel or RedisChannel(settings)
     job = ExportJob.get_by_id(job_id)
     if job.status in TERMINAL:
         return RunResult(job.status)
     result = _execute(job, settings, slots, channel, can_retry, out_dir, allow_empty, observer)
-    from engine.services.notifications import job_ended  # the services sit above the runner
+    from engine.jobs.notices import job_ended  # notices start notify jobs, which run under this runner
 
     job_ended(settings, job_id, inline=isinstance(channel, LocalChannel))
     return result

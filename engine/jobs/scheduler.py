@@ -1,21 +1,22 @@
-"""The scheduler process: every second (or at the next due time, when sooner) it fires the due schedules (recurring
-exports, through the services), every 30 s it calls the maintenance duties (daily maintenance, the watch over
-abandoned, waiting and lost jobs; the first tick at start), and RQ's scheduler runs in a thread of this process (it
-queues the delayed retries again), so that no forked child is left behind. Several scheduler processes may run at
-once: each duty is guarded against being done twice."""
+"""The scheduler process's loop: every second (or at the next due time, when sooner) it calls its `fire` duty (the
+due schedules, recurring exports), every 30 s its `maintain` duty (daily maintenance, the watch over abandoned,
+waiting and lost jobs; the first tick at start), and RQ's scheduler runs in a thread of this process (it queues the
+delayed retries again), so that no forked child is left behind. The duties are the services' (engine.services.
+maintenance), handed in by the entry point: this layer sits below the services. Several scheduler processes may run
+at once: each duty is guarded against being done twice."""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from redis.exceptions import RedisError
 from rq.scheduler import RQScheduler
 
 from engine.db import connection
 from engine.jobs.queues import QUEUE_NAMES, get_queue, redis_for
-from engine.services import maintenance
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,17 @@ def run_rq_scheduler(settings: Settings, stop: threading.Event, interval: float 
             log.warning("RQ scheduler: could not release its locks (they expire by themselves)")
 
 
-def run_scheduler(settings: Settings, stop: threading.Event, schedule_tick: float = SCHEDULE_TICK_SECONDS) -> None:
+def run_scheduler(
+    settings: Settings,
+    stop: threading.Event,
+    *,
+    maintain: Callable[[Settings], object],
+    fire: Callable[[Settings], float | None],
+    schedule_tick: float = SCHEDULE_TICK_SECONDS,
+) -> None:
+    """Run until `stop` is set: `fire(settings)` fires the due schedules and returns the seconds until the next due
+    time (None: none within reach); `maintain(settings)` does the periodic duties. A failing tick is logged and the
+    next one tried."""
     rq_thread = threading.Thread(target=run_rq_scheduler, args=(settings, stop), name="rq-scheduler", daemon=True)
     rq_thread.start()
     next_maintenance = time.monotonic()
@@ -58,10 +69,9 @@ def run_scheduler(settings: Settings, stop: threading.Event, schedule_tick: floa
                 with connection():
                     if time.monotonic() >= next_maintenance:
                         next_maintenance = time.monotonic() + TICK_SECONDS
-                        maintenance.enqueue_daily_maintenance(settings)
-                        maintenance.watch(settings)
-                    report = maintenance.fire_schedules(settings)
-                wait = schedule_tick if report.next_due_in is None else min(schedule_tick, report.next_due_in)
+                        maintain(settings)
+                    next_due_in = fire(settings)
+                wait = schedule_tick if next_due_in is None else min(schedule_tick, next_due_in)
             except Exception:
                 log.exception("scheduler tick failed; trying again at the next one")
                 wait = schedule_tick

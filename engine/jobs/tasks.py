@@ -15,6 +15,7 @@ from engine.db import connection
 from engine.jobs import runner
 from engine.jobs.events import TERMINAL, publish_state
 from engine.jobs.kinds import get_kind
+from engine.jobs.notices import purge_old_notifications
 from engine.jobs.queues import get_queue, key, redis_for
 from engine.jobs.slots import JobSlots
 from engine.jobs.state import job_key, next_attempt, was_queued
@@ -135,7 +136,8 @@ def watch_jobs(settings: Settings) -> list[int]:
 
 def daily_maintenance() -> int:
     """The daily maintenance task: purge expired artifacts, remove stale work folders, close the inline jobs of
-    this host whose process is gone. Returns the number of artifacts purged."""
+    this host whose process is gone, delete the notifications older than their retention. Returns the number of
+    artifacts purged."""
     from engine.jobs.reconcile import close_orphaned_inline_jobs, remove_stale_work_dirs  # it imports this module
 
     purged = purge_expired_artifacts()
@@ -143,7 +145,11 @@ def daily_maintenance() -> int:
     with connection():
         removed = remove_stale_work_dirs(settings)
         closed = close_orphaned_inline_jobs(settings)
-    log.info("daily maintenance done", extra={"work_dirs_removed": len(removed), "inline_jobs_closed": len(closed)})
+        notifications = purge_old_notifications(settings)
+    log.info(
+        "daily maintenance done",
+        extra={"work_dirs_removed": len(removed), "inline_jobs_closed": len(closed), "notifications": notifications},
+    )
     return purged
 
 

@@ -13,9 +13,10 @@ from peewee import IntegrityError
 
 from engine.catalog.models import utcnow
 from engine.db import current_database
+from engine.destinations import connections
 from engine.destinations.base import Destination, DestinationOptions, FieldSpec
 from engine.destinations.registry import DESTINATIONS, get_destination
-from engine.errors import ExportsError, FatalError, InvalidRequest, InvalidState, NotFound
+from engine.errors import ExportsError, InvalidRequest, InvalidState, NotFound
 from engine.models import Integration
 from engine.secrets import secret_box
 from engine.services.views import IntegrationView, ProbeView
@@ -123,11 +124,7 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _row(name: str) -> Integration:
-    row = Integration.get_or_none(Integration.name == (name or "").strip())
-    if row is None:
-        raise NotFound(f"no integration named {name!r}")
-    return row
+_row = connections.integration_row
 
 
 def _view(row: Integration, settings: Settings) -> IntegrationView:
@@ -219,21 +216,11 @@ def delete_integration(name: str) -> None:
     log.info("integration deleted", extra={"integration": row.name})
 
 
-def destination_options(settings: Settings) -> DestinationOptions:
-    return DestinationOptions(
-        allow_private_networks=settings.allow_private_networks, timeout=float(settings.delivery_timeout)
-    )
-
-
 def open_destination(
     settings: Settings, name: str, options: DestinationOptions | None = None
 ) -> tuple[IntegrationView, Destination]:
     """The integration's destination, ready to deliver (its secrets decrypted for it alone)."""
-    row = _row(name)
-    destination_class = get_destination(row.kind)
-    destination = destination_class(
-        dict(row.settings or {}), secret_box(settings).decrypt(row.secrets), options or destination_options(settings)
-    )
+    row, destination = connections.open_connection(settings, name, options)
     return _view(row, settings), destination
 
 
@@ -282,41 +269,7 @@ def test_integration(
 
 def check_enabled(view: IntegrationView) -> None:
     """FatalError when deliveries to the integration are refused (disabled after failing too often)."""
-    if view.disabled_reason:
-        raise FatalError(
-            f"integration {view.name!r} is disabled ({view.disabled_reason}); a successful "
-            f"`pm-exports integrations test {view.name}` enables it again"
-        )
-
-
-def record_delivery_success(name: str) -> None:
-    """A delivery to the integration succeeded: its count of failures in a row starts again from 0."""
-    Integration.update(consecutive_failures=0).where(Integration.name == name).execute()
-
-
-def record_delivery_failure(name: str, message: str) -> str | None:
-    """A delivery to the integration failed for good: count it; a kind with a limit (webhooks: 5 in a row) is
-    disabled when its count reaches it. Returns the reason when this failure disabled it."""
-    row = Integration.get_or_none(Integration.name == name)
-    if row is None or row.disabled_at is not None:
-        return None
-    Integration.update(consecutive_failures=Integration.consecutive_failures + 1).where(
-        Integration.id == row.id
-    ).execute()
-    failures = Integration.get_by_id(row.id).consecutive_failures
-    limit = getattr(get_destination(row.kind), "disable_after_failures", None)
-    if limit is None or failures < limit:
-        return None
-    reason = f"disabled after {failures} failed deliveries in a row, the last: {message[:300]}"
-    updated = (
-        Integration.update(disabled_at=utcnow(), disabled_reason=reason)
-        .where((Integration.id == row.id) & Integration.disabled_at.is_null())
-        .execute()
-    )
-    if not updated:
-        return None
-    log.warning("integration disabled", extra={"integration": name, "failures": failures})
-    return reason
+    connections.check_enabled(view.name, view.disabled_reason)
 
 
 def rotate_secrets(settings: Settings) -> int:

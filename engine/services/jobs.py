@@ -32,6 +32,7 @@ from engine.services.paging import decode_token, encode_token
 from engine.services.views import ArtifactView, JobView, job_views
 from engine.settings import Settings
 from engine.storage import open_store
+from engine.storage.links import presigned_link
 
 MAX_PAGE_SIZE = 200
 
@@ -289,15 +290,15 @@ def open_artifact(
 def artifact_link(settings: Settings, job_id: int, artifact_id: int | None = None) -> tuple[str, dt.datetime]:
     """A presigned download link to an artifact (the job's first when no id is given) and when it expires:
     PM_EXPORTS_LINK_DAYS, never after the artifact itself. Needs the S3 artifact store."""
-    link = getattr(open_store(settings), "link", None)
-    if link is None:
+    store = open_store(settings)
+    if getattr(store, "link", None) is None:
         raise InvalidState("download links need the S3 artifact store (PM_EXPORTS_ARTIFACT_STORE=s3://...)")
     view, handle = open_artifact(settings, job_id, artifact_id)
     handle.close()
-    expires = min(utcnow() + dt.timedelta(days=settings.link_days), view.expires_at)
-    seconds = max(1, int((expires - utcnow()).total_seconds()))
     location = Artifact.get_by_id(view.id).location
-    return str(link(location, seconds)), expires
+    link = presigned_link(store, location, link_days=settings.link_days, not_after=view.expires_at)
+    assert link is not None  # the store gives links (checked above)
+    return link
 
 
 # A preview runs in the engine process, for any reader: it stops early, with what it found and the reason, at

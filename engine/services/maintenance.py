@@ -30,6 +30,17 @@ def enqueue_daily_maintenance(settings: Settings, today: dt.date | None = None) 
     return True
 
 
+def maintain(settings: Settings) -> None:
+    """The scheduler process's periodic duty (every 30 s): queue the daily maintenance, watch over the jobs."""
+    enqueue_daily_maintenance(settings)
+    watch(settings)
+
+
+def fire_due(settings: Settings) -> float | None:
+    """The scheduler process's duty every tick: fire the due schedules; the seconds until the next due time."""
+    return fire_schedules(settings).next_due_in
+
+
 def watch(settings: Settings) -> list[int]:
     """Resume the jobs whose worker died, start the waiting ones that have a slot, queue again (or fail) the jobs
     Redis lost, and close the inline jobs of this host whose process is gone; returns the jobs queued again."""

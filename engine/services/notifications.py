@@ -1,6 +1,6 @@
-"""Notifications: when a job ends (or one of its deliveries fails), tell whom its spec's `notifications` policy
-names: an in-app row at once, emails and webhook events through a `notify` job on the maintenance queue (never
-inline in the export). Also the in-app list (newest first, unread filter) and marking it read."""
+"""Notifications: the policies' integrations checked on save, a schedule's own events, the in-app list (newest
+first, unread filter) and marking it read. What a job's end notifies, and how, is engine.jobs.notices (below the
+services: the job runner and the deliver kind call it); its names are re-exported here for the services' callers."""
 
 from __future__ import annotations
 
@@ -8,27 +8,23 @@ import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from peewee import IntegrityError
-
 from engine.catalog.models import utcnow
-from engine.db import current_database
-from engine.errors import InvalidRequest, InvalidState
-from engine.models import Artifact, Delivery, ExportJob, Integration, Notification
+from engine.errors import InvalidRequest
+from engine.jobs import notices
+from engine.jobs.notices import SCHEDULE_EVENTS, build_summary, delivery_failed, job_ended, summary_text
+from engine.models import ExportJob, Integration, Notification
 from engine.services.paging import decode_token, encode_token
 from engine.services.views import NotificationView
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
+__all__ = [
+    "build_summary", "check_policy_integrations", "delivery_failed", "job_ended", "list_notifications", "mark_read",
+    "page_token_after", "schedule_event", "summary_text", "unread_count",
+]  # fmt: skip
 
 MAX_PAGE_SIZE = 200
 MAX_MARK_IDS = 1_000  # notifications marked read in one call (beyond: mark them all)
-MAX_SUMMARY_FILES = 100  # files listed in one summary (a split export can have many parts)
-MAX_SUMMARY_RULES = 50  # exclusion rules listed, most frequent first
-MAX_SUMMARY_DELIVERIES = 50
-MAX_ERROR_CHARS = 1_000
-PENDING_DELIVERIES = ("queued", "running")
-EVENT_OF_STATUS = {"succeeded": "export.completed", "partial": "export.partial", "failed": "export.failed"}
-WORD_OF_STATUS = {"succeeded": "completed", "partial": "partial", "failed": "failed"}
 
 
 # --- policies -----------------------------------------------------------------------------------------------
@@ -52,267 +48,7 @@ def check_policy_integrations(notifications: Mapping[str, Any] | None) -> None:
             raise InvalidRequest(f"integration {name!r} is of kind {kinds[name]}, not {kind}", where)
 
 
-def _excluded_percent(job: ExportJob) -> float:
-    return round(100.0 * job.excluded / job.total, 2) if job.total else 0.0
-
-
-def _export_event(job: ExportJob, policy: Mapping[str, Any]) -> str | None:
-    """The event a job's end is notified as under `policy`, or None when the policy does not ask for it."""
-    event = EVENT_OF_STATUS.get(job.status)
-    if event is None:
-        return None  # cancelled: the one who cancelled it knows
-    on = set(policy.get("on") or ())
-    if WORD_OF_STATUS[job.status] in on:
-        return event
-    warned = job.status != "failed" and _excluded_percent(job) > float(policy.get("warn_excluded_percent", 0))
-    return event if "warnings" in on and warned else None
-
-
-# --- what a notification says -------------------------------------------------------------------------------
-
-
-def _files(settings: Settings, job: ExportJob) -> list[dict[str, Any]]:
-    """The job's files with sizes, and a presigned link each when the artifact store gives links."""
-    from engine.services.jobs import artifact_link
-
-    files = []
-    for artifact in Artifact.select().where(Artifact.job == job.id).order_by(Artifact.id).limit(MAX_SUMMARY_FILES):
-        item: dict[str, Any] = {
-            "name": artifact.name,
-            "size": artifact.size,
-            "rows": artifact.rows,
-            "sha256": artifact.sha256,
-            "url": None,
-        }
-        try:
-            item["url"], expires = artifact_link(settings, job.id, artifact.id)
-            item["url_expires_at"] = expires.isoformat()
-        except InvalidState:
-            pass  # a local artifact store: no link (the file is downloaded through the engine)
-        files.append(item)
-    return files
-
-
-def _deliveries(job: ExportJob) -> list[dict[str, Any]]:
-    query = Delivery.select().where(Delivery.job == job.id).order_by(Delivery.id).limit(MAX_SUMMARY_DELIVERIES)
-    return [
-        {
-            "id": d.id,
-            "integration": d.integration_name,
-            "target": d.target,
-            "status": d.status,
-            "attempts": d.attempts,
-            "error": (d.last_error or "")[:MAX_ERROR_CHARS] or None,
-            "held_reason": (d.held_reason or "")[:MAX_ERROR_CHARS] or None,
-        }
-        for d in query
-    ]
-
-
-def build_summary(settings: Settings, job: ExportJob) -> dict[str, Any]:
-    """What every notification of a job carries: status, rows, exclusions by rule, files with sizes and links,
-    deliveries with their errors."""
-    report: dict[str, Any] = job.report or {}
-    by_rule = sorted(((str(r), int(n)) for r, n in (report.get("excluded_by_rule") or {}).items()), key=lambda x: -x[1])
-    return {
-        "job_id": job.id,
-        "template": job.template_name or "export",
-        "template_version": job.template_version,
-        "status": job.status,
-        "error": (job.error or "")[:MAX_ERROR_CHARS] or None,
-        "total": job.total,
-        "exported": job.exported,
-        "excluded": job.excluded,
-        "excluded_percent": _excluded_percent(job),
-        "failed": job.failed,
-        "warnings": int(report.get("warnings") or 0),
-        "excluded_by_rule": dict(by_rule[:MAX_SUMMARY_RULES]),
-        "files": _files(settings, job),
-        "deliveries": _deliveries(job),
-        "started_at": job.started_at.isoformat() if job.started_at else None,
-        "finished_at": job.finished_at.isoformat() if job.finished_at else None,
-    }
-
-
-def _title(event: str, summary: Mapping[str, Any], policy: Mapping[str, Any], delivery: str | None) -> str:
-    """The email subject and in-app headline: "[PM Exports] Google Shopping: partial (2 deliveries failed)"."""
-    template = str(summary["template"])[:100]
-    if event == "delivery.failed":
-        return f"[PM Exports] {template}: delivery to {delivery} failed"
-    word = WORD_OF_STATUS[str(summary["status"])]
-    details = []
-    failed_deliveries = sum(1 for d in summary["deliveries"] if d["status"] == "failed")
-    held = sum(1 for d in summary["deliveries"] if d["status"] == "held")
-    if failed_deliveries:
-        details.append(f"{failed_deliveries} deliver{'y' if failed_deliveries == 1 else 'ies'} failed")
-    if held:
-        details.append(f"{held} deliver{'y' if held == 1 else 'ies'} held")
-    if summary["failed"]:
-        details.append(f"{summary['failed']:,} products failed")
-    if summary["status"] != "failed" and summary["excluded_percent"] > float(policy.get("warn_excluded_percent", 0)):
-        word = "completed with warnings" if word == "completed" else word
-        details.append(f"{summary['excluded_percent']:g}% excluded")
-    if word == "completed" and not details:
-        details.append(f"{summary['exported']:,} rows")
-    return f"[PM Exports] {template}: {word}" + (f" ({', '.join(details)})" if details else "")
-
-
-def _size(size: int) -> str:
-    for unit, factor in (("GB", 1024**3), ("MB", 1024**2), ("kB", 1024)):
-        if size >= factor:
-            return f"{size / factor:.1f} {unit}"
-    return f"{size} bytes"
-
-
-def summary_text(notification: NotificationView) -> str:
-    """The plain-text body of a notification's email."""
-    s = notification.summary
-    lines = [notification.title.removeprefix("[PM Exports] "), ""]
-    if notification.event in SCHEDULE_EVENTS:
-        lines.append(f"Schedule {s['schedule']} (template {s['template']}), due {s['due_at']}: {s['reason']}")
-        if s.get("last_job_id"):
-            lines.append(f"Its last job: {s['last_job_id']}")
-        return "\n".join(lines) + "\n"
-    lines.append(f"Job {s['job_id']} ({s['template']}): {s['status']}")
-    excluded = f"{s['excluded']:,} excluded ({s['excluded_percent']:g}%)"
-    lines.append(f"Rows exported: {s['exported']:,} of {s['total']:,} selected; {excluded}")
-    if s.get("failed"):
-        lines.append(f"Products failed: {s['failed']:,}")
-    if s.get("warnings"):
-        lines.append(f"Product warnings: {s['warnings']:,}")
-    if s.get("error"):
-        lines.append(f"Error: {s['error']}")
-    if notification.event == "delivery.failed" and s.get("delivery"):
-        d = s["delivery"]
-        lines.append(f"Delivery to {d['integration']} failed after {d['attempts']} attempt(s): {d['error']}")
-    if s.get("excluded_by_rule"):
-        lines += ["", "Excluded by rule:"] + [f"- {rule}: {n:,}" for rule, n in s["excluded_by_rule"].items()]
-    if s.get("files"):
-        lines += ["", "Files:"]
-        for f in s["files"]:
-            where = f": {f['url']}" if f.get("url") else ""
-            lines.append(f"- {f['name']} ({_size(f['size'])}, {f['rows']:,} rows){where}")
-    if s.get("deliveries"):
-        lines += ["", "Deliveries:"]
-        for d in s["deliveries"]:
-            why = d.get("error") if d["status"] == "failed" else d.get("held_reason") if d["status"] == "held" else None
-            lines.append(f"- {d['integration']}: {d['status']}" + (f": {why}" if why else ""))
-    return "\n".join(lines) + "\n"
-
-
-# --- when jobs end ------------------------------------------------------------------------------------------
-
-
-def job_ended(settings: Settings, job_id: int, *, inline: bool) -> None:
-    """Called by the job runner when any job ends. An export (or the last pending delivery of one) that ended
-    as its policy asks is notified once, with its deliveries' outcomes: an export with deliveries is notified
-    when none is queued or running any more. Never raises: a notification never changes the job it is about."""
-    try:
-        _job_ended(settings, job_id, inline=inline)
-    except Exception:
-        log.exception("the notifications of a finished job could not be started", extra={"job_id": job_id})
-
-
-def _job_ended(settings: Settings, job_id: int, *, inline: bool) -> None:
-    job = ExportJob.get_or_none(ExportJob.id == job_id)
-    if job is None:
-        return
-    delivery = Delivery.get_or_none(Delivery.task == job_id)
-    export = ExportJob.get_by_id(delivery.job_id) if delivery is not None else job
-    policy = (export.spec or {}).get("notifications")
-    if not policy:
-        return
-    deliveries = Delivery.select().where(Delivery.job == export.id)
-    expected = len((export.spec or {}).get("deliveries") or ()) if export.status != "failed" else 0
-    if deliveries.count() < expected:
-        return  # the export is still starting its deliveries: the last one to end notifies
-    if deliveries.where(Delivery.status.in_(PENDING_DELIVERIES)).exists():
-        return
-    event = _export_event(export, policy)
-    if event is not None:
-        notify(settings, f"job:{export.id}", event, export, policy, inline=inline)
-
-
-def delivery_failed(settings: Settings, delivery_id: int, *, inline: bool) -> None:
-    """Called by the deliver job kind when a delivery failed for good: a `delivery.failed` notification when the
-    export's policy asks for failures (`on` has failed or partial), one per failed send. Never raises."""
-    try:
-        _delivery_failed(settings, delivery_id, inline=inline)
-    except Exception:
-        log.exception("the notifications of a failed delivery could not be started", extra={"delivery": delivery_id})
-
-
-def _delivery_failed(settings: Settings, delivery_id: int, *, inline: bool) -> None:
-    delivery = Delivery.get_by_id(delivery_id)
-    export = ExportJob.get_by_id(delivery.job_id)
-    policy = (export.spec or {}).get("notifications")
-    if not policy or not {"failed", "partial"} & set(policy.get("on") or ()):
-        return
-    key = f"delivery:{delivery.id}:{delivery.attempts}"
-    detail = {
-        "id": delivery.id,
-        "integration": delivery.integration_name,
-        "target": delivery.target,
-        "attempts": delivery.attempts,
-        "error": (delivery.last_error or "")[:MAX_ERROR_CHARS],
-    }
-    notify(settings, key, "delivery.failed", export, policy, inline=inline, delivery=detail)
-
-
-def _channels(policy: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The emails and webhooks a policy names, each to be sent (status pending)."""
-    channels = [
-        {"channel": "email", "integration": e["integration"], "to": list(e["to"]), "status": "pending"}
-        for e in policy.get("email") or []
-    ]
-    return channels + [
-        {"channel": "webhook", "integration": n, "status": "pending"} for n in policy.get("webhooks") or []
-    ]
-
-
-def notify(
-    settings: Settings,
-    key: str,
-    event: str,
-    job: ExportJob,
-    policy: Mapping[str, Any],
-    *,
-    inline: bool,
-    delivery: Mapping[str, Any] | None = None,
-) -> NotificationView | None:
-    """Record the notification `key` (once: None when it already exists) and, when the policy names emails or
-    webhooks, start the notify job that sends them: queued on the maintenance queue, or run now when `inline`
-    (the CLI's one-off exports, which have no worker)."""
-    summary = build_summary(settings, job)
-    if delivery is not None:
-        summary["delivery"] = dict(delivery)
-    title = _title(event, summary, policy, delivery["integration"] if delivery else None)
-    channels = _channels(policy)
-    try:
-        with current_database().atomic():
-            row = Notification.create(
-                key=key,
-                event=event,
-                job=job.id,
-                template_name=job.template_name,
-                status=job.status,
-                title=title[:255],
-                summary=summary,
-                policy=dict(policy),
-                in_app=bool(policy.get("in_app", True)),
-                channels=channels or None,
-            )
-    except IntegrityError:
-        return None  # notified already (two deliveries ending together, a job run again by the runner)
-    log.info("notification recorded", extra={"job_id": job.id, "notification": row.id, "event": event})
-    if channels:
-        from engine.jobs.kinds.notify import start_notify
-
-        start_notify(settings, row.id, inline=inline)
-    return NotificationView.of(Notification.get_by_id(row.id))
-
-
-SCHEDULE_EVENTS = ("schedule.skipped", "schedule.paused")
+# --- schedules ---------------------------------------------------------------------------------------------
 
 
 def schedule_event(
@@ -336,29 +72,23 @@ def schedule_event(
     summary = {"schedule": schedule, "template": template, "reason": reason, "due_at": due_at,
                "last_job_id": last_job_id}  # fmt: skip
     word = "skipped a due time" if event == "schedule.skipped" else "paused itself"
-    channels = _channels(policy)
-    try:
-        with current_database().atomic():
-            row = Notification.create(
-                key=f"schedule:{schedule}:{event}:{due_at}"[:255],
-                event=event,
-                job=last_job_id if last_job_id and ExportJob.get_or_none(ExportJob.id == last_job_id) else None,
-                template_name=template,
-                status="paused" if event == "schedule.paused" else "skipped",
-                title=f"[PM Exports] schedule {schedule[:100]}: {word}"[:255],
-                summary=summary,
-                policy=policy,
-                in_app=True,
-                channels=channels or None,
-            )
-    except IntegrityError:
+    row = notices.record(
+        settings,
+        key=f"schedule:{schedule}:{event}:{due_at}",
+        event=event,
+        job_id=last_job_id if last_job_id and ExportJob.get_or_none(ExportJob.id == last_job_id) else None,
+        template_name=template,
+        status="paused" if event == "schedule.paused" else "skipped",
+        title=f"[PM Exports] schedule {schedule[:100]}: {word}",
+        summary=summary,
+        policy=policy,
+        in_app=True,
+        inline=False,
+    )
+    if row is None:
         return None
     log.warning("schedule %s: %s", schedule, reason, extra={"schedule": schedule, "event": event})
-    if channels:
-        from engine.jobs.kinds.notify import start_notify
-
-        start_notify(settings, row.id, inline=False)
-    return NotificationView.of(Notification.get_by_id(row.id))
+    return NotificationView.of(row)
 
 
 # --- the in-app list ----------------------------------------------------------------------------------------

@@ -14,7 +14,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from engine.destinations.connections import open_connection
 from engine.errors import ExportsError, FatalError, RetryableError
+from engine.jobs.notices import summary_html, summary_text
 from engine.jobs.runner import JobContext, JobOutcome, LocalChannel, execute
 from engine.models import ExportJob, Notification
 from engine.settings import Settings
@@ -66,10 +68,7 @@ class NotifyKind:
         return None  # what was sent is recorded on the notification: a restart sends the rest
 
     def run(self, ctx: JobContext) -> JobOutcome:
-        from engine.services.views import NotificationView
-
         notification = Notification.get_by_id(ctx.spec["notification_id"])
-        view = NotificationView.of(notification)
         channels = [dict(c) for c in notification.channels or ()]
         retryable: list[RetryableError] = []
         failed: list[str] = []
@@ -77,7 +76,7 @@ class NotifyKind:
             if channel["status"] == "sent":
                 continue
             try:
-                channel["detail"] = self._send(ctx.settings, notification, view, channel)
+                channel["detail"] = self._send(ctx.settings, notification, channel)
                 channel["status"] = "sent"
             except RetryableError as exc:
                 will_retry = ctx.can_retry()
@@ -104,15 +103,12 @@ class NotifyKind:
     def finished(self, ctx: JobContext, outcome: JobOutcome) -> None:
         return None
 
-    def _send(self, settings: Settings, notification: Notification, view: Any, channel: Mapping[str, Any]) -> str:
+    def _send(self, settings: Settings, notification: Notification, channel: Mapping[str, Any]) -> str:
         """Send one email or webhook event; the receipt's detail. Engine errors name the integration."""
-        from engine.services.integrations import open_destination
-        from engine.services.notifications import summary_text
-
         name, kind = str(channel["integration"]), CHANNEL_KINDS[str(channel["channel"])]
         what = f"{channel['channel']} via {name}"
         try:
-            integration, destination = open_destination(settings, name)
+            integration, destination = open_connection(settings, name)
         except ExportsError as exc:
             raise FatalError(f"{what}: {exc}") from None
         if integration.kind != kind:
@@ -120,7 +116,7 @@ class NotifyKind:
         try:
             if kind == "smtp":
                 receipt = destination.send_message(  # type: ignore[attr-defined]
-                    list(channel["to"]), notification.title, summary_text(view)
+                    list(channel["to"]), notification.title, summary_text(notification), html=summary_html(notification)
                 )
             else:
                 data = {"title": notification.title, **dict(notification.summary or {})}
