@@ -23,6 +23,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         auth,
         catalog,
         dashboard,
+        engine_text,
         errors,
         field_text,
         i18n,
@@ -56,6 +57,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     )
     app.extensions["pm_exports_settings"] = settings
     app.jinja_env.globals.update(field_label=field_text.field_label, field_help=field_text.field_help)
+    app.jinja_env.filters["engine_text"] = engine_text.engine_text
     CSRFProtect(app)
     i18n.init_app(app, settings)
     login = LoginManager(app)
