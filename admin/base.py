@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import abort, current_app, redirect, request, url_for
 from flask_admin import AdminIndexView, BaseView
+from flask_babel import gettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -54,5 +55,5 @@ class AdminOnlyView(ConsoleView):
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Response:
         if current_user.is_authenticated:
-            abort(403, description="this page is for admins")
+            abort(403, description=gettext("this page is for admins"))
         return _to_login()

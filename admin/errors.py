@@ -1,13 +1,16 @@
-"""The console's one translation of engine errors (and HTTP errors) into pages and flash messages."""
+"""The console's one translation of engine errors (and HTTP errors) into pages and flash messages, in the user's
+language: engine messages through `engine_text`, HTTP errors with the console's own texts (werkzeug's are English)."""
 
 from __future__ import annotations
 
-from flask import Flask, flash, redirect, render_template, request
+from flask import Flask, current_app, flash, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from admin.engine_text import engine_text
 from engine.errors import (
     EmptySelection,
     ExportsError,
@@ -18,6 +21,17 @@ from engine.errors import (
     RetryableError,
     Unauthenticated,
 )
+
+# flask-wtf's reasons for refusing a form (CSRFError.description), in the user's language.
+CSRF_REASONS = {
+    "The CSRF token is missing.": lazy_gettext("the token is missing"),
+    "The CSRF session token is missing.": lazy_gettext("the session has no token: your session may have ended"),
+    "The CSRF token has expired.": lazy_gettext("the token has expired"),
+    "The CSRF token is invalid.": lazy_gettext("the token is not valid"),
+    "The CSRF tokens do not match.": lazy_gettext("the token does not match your session"),
+    "The referrer header is missing.": lazy_gettext("the Referer header is missing"),
+    "The referrer does not match the host.": lazy_gettext("the page the form came from is not of this site"),
+}
 
 
 def status_of(exc: ExportsError) -> int:
@@ -41,21 +55,59 @@ def _back() -> str | None:
     return referrer if referrer.startswith(root) else None
 
 
+def megabytes(size: int) -> str:
+    """A size limit in whole megabytes when it is one (2 MB), else in kilobytes."""
+    mib = 1024 * 1024
+    return f"{size // mib} MB" if size % mib == 0 else f"{max(1, size // 1024)} KB"
+
+
+def http_message(exc: HTTPException) -> str:
+    """What an HTTP error says to the user, in their language: the console's own text for werkzeug's stock
+    descriptions (English), the description as given (through engine_text) when the console or the engine set one."""
+    code = exc.code or 500
+    if exc.description and exc.description != type(exc).description:
+        return engine_text(exc.description)
+    if code == 413:
+        limit = current_app.config.get("MAX_CONTENT_LENGTH")
+        if limit:
+            return _(
+                "what you sent is larger than the console accepts (at most %(limit)s): nothing was saved; shorten "
+                "the text and send it again",
+                limit=megabytes(int(limit)),
+            )
+        return _("what you sent is larger than the console accepts: nothing was saved")
+    messages = {
+        400: lambda: _("the request is not valid"),
+        401: lambda: _("you need to log in"),
+        403: lambda: _("your role does not allow this page"),
+        404: lambda: _("this page does not exist: check the address (the object may have been deleted or renamed)"),
+        405: lambda: _("this address does not accept the %(method)s method", method=request.method),
+        409: lambda: _("this conflicts with the current state of the object: reload the page"),
+        429: lambda: _("too many requests: wait a little and retry"),
+        500: lambda: _("internal error: the console could not answer (see its log)"),
+        503: lambda: _("the service is unavailable for now: retry in a moment"),
+    }
+    found = messages.get(code)
+    return found() if found else engine_text(exc.description or exc.name)
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ExportsError)
     def _engine_error(exc: ExportsError) -> tuple[str, int] | Response:
         status = status_of(exc)
+        message = engine_text(str(exc))
         back = _back()
         if request.method == "POST" and back is not None and status in {400, 409, 503}:
-            flash(str(exc), "error")
+            flash(message, "error")
             return redirect(back)
-        return render_template("console/error.html", status=status, message=str(exc)), status
+        return render_template("console/error.html", status=status, message=message), status
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> tuple[str, int]:
+        reason = CSRF_REASONS.get(exc.description or "")
         message = _(
             "the form's security token is missing or expired (%(reason)s): reload the page and retry",
-            reason=exc.description,
+            reason=str(reason) if reason is not None else exc.description,
         )
         return render_template("console/error.html", status=400, message=message), 400
 
@@ -63,4 +115,4 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException) -> tuple[str, int] | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
-        return render_template("console/error.html", status=exc.code, message=exc.description or exc.name), exc.code
+        return render_template("console/error.html", status=exc.code, message=http_message(exc)), exc.code
