@@ -24,6 +24,13 @@ STATUS_LABELS: Mapping[str, Any] = {  # of jobs and deliveries (feminine in Fren
     "paused": lazy_pgettext("status", "paused"),
     "active": lazy_pgettext("status", "active"),
 }
+PRODUCT_STATUS_LABELS: Mapping[str, Any] = {  # engine.catalog.models.PRODUCT_STATUSES (un produit: masculine)
+    "draft": lazy_pgettext("product", "draft"),
+    "active": lazy_pgettext("product", "active"),
+    "inactive": lazy_pgettext("product", "inactive"),
+    "archived": lazy_pgettext("product", "archived"),
+    "trash": lazy_pgettext("product", "trash"),
+}
 STATUS_COLOURS = {  # Bootstrap badge colours, the same in lists, on job pages and when console.js updates a badge
     "succeeded": "success", "failed": "danger", "cancelled": "secondary", "partial": "warning", "running": "primary",
     "queued": "info", "held": "warning", "skipped": "secondary", "waiting": "info", "paused": "secondary",
@@ -59,6 +66,10 @@ RULE_LABELS: Mapping[str, Any] = {  # exclusion rules (engine/pipeline/validate.
 def status_label(code: str | None) -> str:
     """The status in words ("succeeded" → "terminée"), an unknown code as it is."""
     return str(STATUS_LABELS.get(code or "", code or ""))
+
+
+def product_status_label(code: str | None) -> str:
+    return str(PRODUCT_STATUS_LABELS.get(code or "", code or ""))
 
 
 def phase_label(code: str | None) -> str:
@@ -118,6 +129,12 @@ def init_app(app: Flask) -> None:
         status_colours=STATUS_COLOURS,
     )
     app.jinja_env.filters.update(
-        status_label=status_label, phase_label=phase_label, role_label=role_label, rule_label=rule_label,
-        requester=requester, job_title=job_title, parent_job=parent_job,
-    )  # fmt: skip
+        status_label=status_label,
+        product_status_label=product_status_label,
+        phase_label=phase_label,
+        role_label=role_label,
+        rule_label=rule_label,
+        requester=requester,
+        job_title=job_title,
+        parent_job=parent_job,
+    )
