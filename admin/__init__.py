@@ -29,6 +29,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
         i18n,
         integrations,
         jobs,
+        labels,
         notifications,
         queues,
         schedules,
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, open_db: bool = True) -> Flask:
     app.jinja_env.filters["engine_text"] = engine_text.engine_text
     CSRFProtect(app)
     i18n.init_app(app, settings)
+    labels.init_app(app)
     login = LoginManager(app)
     login.session_protection = "strong"
     auth.init_login(login)

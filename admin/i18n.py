@@ -16,7 +16,8 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, abort, redirect, request, session, url_for
-from flask_babel import Babel, format_datetime, get_timezone
+from flask_babel import Babel, format_datetime, format_decimal, get_timezone
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from engine.settings import ADMIN_LOCALES, Settings
@@ -24,6 +25,7 @@ from engine.settings import ADMIN_LOCALES, Settings
 SOURCE = Path(__file__).parent / "translations"
 LANG_KEY, TZ_KEY = "lang", "tz"
 MAX_ZONE_NAME = 64
+SIZE_STEP = 1000  # SI units (kB, MB...), as file managers and the SI count them
 
 
 def catalogue(lang: str) -> Catalog:
@@ -91,6 +93,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         return format_datetime(value, format)
 
     app.jinja_env.filters["when"] = when
+    app.jinja_env.filters["number"] = number
+    app.jinja_env.filters["filesize"] = filesize
     app.jinja_env.globals["console_locales"] = ADMIN_LOCALES
     app.jinja_env.globals["console_locale"] = locale
     app.jinja_env.globals["console_timezone"] = lambda: str(get_timezone())
@@ -102,6 +106,29 @@ def init_app(app: Flask, settings: Settings) -> None:
         session[LANG_KEY] = lang
         back = request.form.get("next") or ""
         return redirect(back if local_path(back) else url_for("admin.index"))
+
+
+def number(value: float | int | None, digits: int | None = None) -> str:
+    """A count or a measure in the user's locale ("2 494", "0,2"); `digits` fixes the decimals shown. None is ""."""
+    if value is None:
+        return ""
+    if digits is None:
+        return str(format_decimal(value))
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return str(format_decimal(round(value, digits), format=pattern))
+
+
+def filesize(size: int | None) -> str:
+    """A size in bytes for people: "812 bytes", "1.7 MB" ("1,7 Mo" in French), one decimal under 10 units."""
+    if size is None:
+        return ""
+    if abs(size) < SIZE_STEP:
+        return _("%(n)s bytes", n=number(size))
+    units = (_("%(n)s kB"), _("%(n)s MB"), _("%(n)s GB"), _("%(n)s TB"))
+    value, step = size / SIZE_STEP, 0
+    while round(abs(value)) >= SIZE_STEP and step < len(units) - 1:
+        value, step = value / SIZE_STEP, step + 1
+    return units[step] % {"n": number(value, 1 if abs(value) < 10 else 0)}
 
 
 def remember_time_zone(name: str | None) -> None:

@@ -20,13 +20,16 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from admin.auth import needs_role
 from admin.base import ConsoleView, actor, settings
+from admin.engine_text import engine_text
+from admin.labels import status_label
+from engine.db import connection
 from engine.errors import InvalidRequest, InvalidState, NotFound, RetryableError
 from engine.jobs.events import TERMINAL
 from engine.models import JOB_STATUSES
 from engine.services import audit
 from engine.services.deliveries import redeliver, release_delivery, retry_delivery
 from engine.services.jobs import cancel_job, create_export, get_job, list_jobs, open_artifact, retry_job, watch_job
-from engine.services.reports import report_lines
+from engine.services.reports import report_csv, report_lines
 from engine.services.schedules import page_schedules
 from engine.services.templates import list_templates
 from engine.services.views import DeliveryView
@@ -86,11 +89,15 @@ class JobsView(ConsoleView):
         template = (request.args.get("template") or "").strip() or None
         schedule = (request.args.get("schedule") or "").strip()[:128] or None
         token = request.args.get("page") or None
-        filter_error = ""
+        filter_error, date_invalid = "", False
         jobs: list[Any] = []
         next_token = ""
         try:
             created_after, created_before = _date("from"), _date("to")
+            if created_after is not None and created_before is not None and created_after > created_before:
+                date_invalid = True
+                start, end = created_after.date().isoformat(), created_before.date().isoformat()
+                raise InvalidRequest(_("the start date %(start)s is after the end date %(end)s", start=start, end=end))
             if created_before is not None:
                 created_before += dt.timedelta(days=1)  # "to" includes that day
             jobs, next_token = list_jobs(
@@ -103,7 +110,8 @@ class JobsView(ConsoleView):
                 page_token=token,
             )
         except (InvalidRequest, NotFound) as exc:
-            filter_error = str(exc)
+            filter_error = engine_text(str(exc))
+            date_invalid = date_invalid or (isinstance(exc, InvalidRequest) and exc.field in {"from", "to"})
         args: dict[str, Any] = {k: request.args.getlist(k) for k in request.args if k != "page"}
         return self.render(
             "console/jobs.html",
@@ -117,6 +125,7 @@ class JobsView(ConsoleView):
             date_from=request.args.get("from", ""),
             date_to=request.args.get("to", ""),
             filter_error=filter_error,
+            date_invalid=date_invalid,
             next_url=url_for(".index", page=next_token, **args) if next_token else "",
             first_url=url_for(".index", **args) if token else "",
         )
@@ -136,6 +145,22 @@ class JobsView(ConsoleView):
             warning_count=warning_count,
             report_limit=REPORT_LINES,
         )
+
+    @expose("/<int:job_id>/report.csv")
+    def report(self, job_id: int) -> BaseResponse:
+        """The job's excluded products and warnings as CSV (what `pm-exports report JOB` prints), streamed."""
+        get_job(job_id)  # NotFound for a job that does not exist
+
+        def stream() -> Iterator[str]:
+            with connection():  # read after the request's own connection is closed, a page of lines at a time
+                yield "\ufeff"  # spreadsheets read the file as UTF-8 (the CLI writes its files the same way)
+                yield from report_csv(job_id)
+
+        headers = {
+            "Content-Disposition": f'attachment; filename="job-{job_id}-report.csv"',
+            "Cache-Control": "no-store",
+        }
+        return Response(stream(), mimetype="text/csv", headers=headers)
 
     @expose("/<int:job_id>/events")
     def events(self, job_id: int) -> BaseResponse:
@@ -210,9 +235,13 @@ class JobsView(ConsoleView):
     @needs_role("manager")
     def cancel(self, job_id: int) -> BaseResponse:
         before = get_job(job_id)
-        job = cancel_job(settings(), job_id)
+        try:
+            job = cancel_job(settings(), job_id)
+        except InvalidState as exc:  # it ended meanwhile: say so on its page
+            flash(engine_text(str(exc)), "warning")
+            return redirect(url_for(".detail", job_id=job_id))
         audit.record(actor(), "cancel", "job", str(job_id), before=_job_summary(before), after=_job_summary(job))
-        flash(_("Job %(id)s is %(status)s.", id=job_id, status=job.status), "info")
+        flash(_("Job %(id)s is %(status)s.", id=job_id, status=status_label(job.status)), "info")
         return redirect(url_for(".detail", job_id=job_id))
 
     @expose("/<int:job_id>/retry", methods=["POST"])
@@ -228,7 +257,8 @@ class JobsView(ConsoleView):
     def delivery_retry(self, job_id: int, delivery_id: int) -> BaseResponse:
         """Send one delivery again (through its publish gate)."""
         after = _audited_delivery(job_id, delivery_id, "retry", retry_delivery)
-        flash(_("Delivery to %(to)s is %(status)s.", to=after.integration, status=after.status), "success")
+        status = status_label(after.status)
+        flash(_("Delivery to %(to)s is %(status)s.", to=after.integration, status=status), "success")
         return redirect(url_for(".detail", job_id=job_id))
 
     @expose("/<int:job_id>/deliveries/<int:delivery_id>/release", methods=["POST"])
@@ -236,7 +266,10 @@ class JobsView(ConsoleView):
     def delivery_release(self, job_id: int, delivery_id: int) -> BaseResponse:
         """Send one held delivery whatever its publish gate says."""
         after = _audited_delivery(job_id, delivery_id, "release", release_delivery)
-        flash(_("Delivery to %(to)s released: %(status)s.", to=after.integration, status=after.status), "success")
+        flash(
+            _("Delivery to %(to)s released: %(status)s.", to=after.integration, status=status_label(after.status)),
+            "success",
+        )
         return redirect(url_for(".detail", job_id=job_id))
 
     @expose("/<int:job_id>/redeliver", methods=["POST"])

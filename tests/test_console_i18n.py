@@ -17,15 +17,27 @@ ADMIN = Path(__file__).resolve().parent.parent / "admin"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
 
 
+def _key(msgid: str, context: str | None) -> str:
+    """A message's key: its msgid, after its context and EOT when it has one (as in .mo files)."""
+    return f"{context}\x04{msgid}" if context else msgid
+
+
+def _french(key: str) -> object:
+    context, _eot, msgid = key.rpartition("\x04")
+    return catalogue("fr").get(msgid, context=context or None)
+
+
 def _marked() -> dict[str, str]:
-    """Each msgid marked in admin/ (Python and templates) with the first place it is marked."""
+    """Each msgid (with its context, if any) marked in admin/ (Python and templates) with the first place it is
+    marked."""
     found: dict[str, str] = {}
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
-    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None}  # class-level labels (menu names) are lazy
-    for filename, lineno, message, _comments, _context in extract_from_dir(ADMIN, method_map, keywords=keywords):
+    # class-level labels (menu names) are lazy; lazy_pgettext tells apart two meanings of one English word
+    keywords = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "lazy_pgettext": ((1, "c"), 2)}
+    for filename, lineno, message, _comments, context in extract_from_dir(ADMIN, method_map, keywords=keywords):
         for msgid in message if isinstance(message, tuple) else (message,):
             if msgid:
-                found.setdefault(msgid, f"{filename}:{lineno}")
+                found.setdefault(_key(msgid, context), f"{filename}:{lineno}")
     for kind in DESTINATIONS:  # the integration forms' labels and help texts (admin/field_text.py)
         for spec in get_destination(kind).fields:
             for msgid in (label_of(spec.name), spec.help):
@@ -35,8 +47,7 @@ def _marked() -> dict[str, str]:
 
 
 def test_every_marked_label_has_its_french_text() -> None:
-    french = catalogue("fr")
-    missing = [f"{where}: {msgid!r}" for msgid, where in sorted(_marked().items()) if not french.get(msgid)]
+    missing = [f"{where}: {key!r}" for key, where in sorted(_marked().items()) if not _french(key)]
     assert missing == [], "labels without French text (add them to admin/translations/fr/<area>.po):\n" + "\n".join(
         missing
     )
@@ -53,7 +64,7 @@ def test_french_texts_keep_the_placeholders() -> None:
 def test_the_catalogue_has_no_stale_entry_beyond_a_few() -> None:
     """French texts of labels no longer marked anywhere are dead weight: keep the catalogue in step."""
     marked = _marked()
-    stale = [m.id for m in catalogue("fr") if m.id and m.id not in marked]
+    stale = [m.id for m in catalogue("fr") if m.id and _key(str(m.id), m.context) not in marked]
     assert stale == [], f"French texts of labels used nowhere: {stale}"
 
 

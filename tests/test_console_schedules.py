@@ -218,7 +218,7 @@ def test_a_job_shows_its_deliveries_receipts_and_a_manager_retries_or_releases_t
                                       "url": "javascript:alert(1)", "detail": "ok"}])  # fmt: skip
     log_in(client, "reader")
     html = client.get(f"/jobs/{job.id}").get_data(as_text=True)
-    assert "/srv/feed.csv" in html and "ab" * 32 in html and "1234 bytes" in html
+    assert "/srv/feed.csv" in html and "ab" * 32 in html and "1.2 kB" in html and 'title="1,234 bytes"' in html
     assert "javascript:" not in html  # a receipt's link is shown only when it is http(s)
     assert "connection refused" in html and "42 % excluded" in html
     assert 'data-testid="release"' not in html and 'data-testid="retry-delivery"' not in html

@@ -1,0 +1,140 @@
+"""Words for the engine's codes in the user's language: job and delivery statuses, phases, roles, exclusion rules,
+who requested a job and what a job is. The codes themselves stay in data-* attributes (and as small hints), so
+that scripts and tests read them whatever the language."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, lazy_pgettext
+
+STATUS_LABELS: Mapping[str, Any] = {  # of jobs and deliveries (feminine in French: une tâche, une livraison)
+    "queued": lazy_pgettext("status", "queued"),
+    "running": lazy_pgettext("status", "running"),
+    "succeeded": lazy_pgettext("status", "succeeded"),
+    "failed": lazy_pgettext("status", "failed"),
+    "cancelled": lazy_pgettext("status", "cancelled"),
+    "partial": lazy_pgettext("status", "partial"),
+    "held": lazy_pgettext("status", "held"),
+    "skipped": lazy_pgettext("status", "skipped"),
+    "waiting": lazy_pgettext("status", "waiting"),
+    "paused": lazy_pgettext("status", "paused"),
+    "active": lazy_pgettext("status", "active"),
+}
+PRODUCT_STATUS_LABELS: Mapping[str, Any] = {  # engine.catalog.models.PRODUCT_STATUSES (un produit: masculine)
+    "draft": lazy_pgettext("product", "draft"),
+    "active": lazy_pgettext("product", "active"),
+    "inactive": lazy_pgettext("product", "inactive"),
+    "archived": lazy_pgettext("product", "archived"),
+    "trash": lazy_pgettext("product", "trash"),
+}
+STATUS_COLOURS = {  # Bootstrap badge colours, the same in lists, on job pages and when console.js updates a badge
+    "succeeded": "success", "failed": "danger", "cancelled": "secondary", "partial": "warning", "running": "primary",
+    "queued": "info", "held": "warning", "skipped": "secondary", "waiting": "info", "paused": "secondary",
+    "active": "success",
+}  # fmt: skip
+PHASE_LABELS: Mapping[str, Any] = {
+    "queued": lazy_gettext("waiting for a worker"),
+    "waiting": lazy_gettext("waiting for its turn"),
+    "resuming": lazy_gettext("resuming"),
+    "retrying": lazy_gettext("retrying"),
+    "writing": lazy_gettext("writing the files"),
+    "done": lazy_gettext("done"),
+}
+ROLE_LABELS: Mapping[str, Any] = {
+    "reader": lazy_gettext("reader"),
+    "manager": lazy_gettext("manager"),
+    "admin": lazy_gettext("administrator"),
+}
+RULE_LABELS: Mapping[str, Any] = {  # exclusion rules (engine/pipeline/validate.py), code "kind:field"
+    "required": lazy_gettext("%(field)s is required"),
+    "max_length": lazy_gettext("%(field)s is too long"),
+    "min_length": lazy_gettext("%(field)s is too short"),
+    "positive": lazy_gettext("%(field)s must be greater than 0"),
+    "gtin": lazy_gettext("%(field)s must be a valid barcode (GTIN/EAN)"),
+    "enum": lazy_gettext("%(field)s is not one of the allowed values"),
+    "regex": lazy_gettext("%(field)s does not have the expected form"),
+    "min_count": lazy_gettext("too few %(field)s"),
+    "min_completeness": lazy_gettext("completeness too low"),
+    "image": lazy_gettext("image not usable"),
+}
+
+
+def status_label(code: str | None) -> str:
+    """The status in words ("succeeded" → "terminée"), an unknown code as it is."""
+    return str(STATUS_LABELS.get(code or "", code or ""))
+
+
+def product_status_label(code: str | None) -> str:
+    return str(PRODUCT_STATUS_LABELS.get(code or "", code or ""))
+
+
+def phase_label(code: str | None) -> str:
+    """The phase in words; a phase that only repeats the status ("failed") reads as that status."""
+    code = code or ""
+    return str(PHASE_LABELS.get(code) or STATUS_LABELS.get(code, code))
+
+
+def role_label(code: str | None) -> str:
+    return str(ROLE_LABELS.get(code or "", code or ""))
+
+
+def rule_label(code: str | None) -> str:
+    """An exclusion rule or warning kind in words: "positive:price" → "price doit être supérieur à 0"."""
+    kind, _colon, field = (code or "").partition(":")
+    label = RULE_LABELS.get(kind)
+    return str(label) % {"field": field or kind} if label is not None else code or ""
+
+
+def requester(requested_by: str | None) -> str:
+    """Who asked for a job, for people: the console user's name, the schedule, the API key, the command line."""
+    origin, colon, name = (requested_by or "").partition(":")
+    if not colon:
+        return _("command line") if origin == "cli" else origin
+    if origin == "console":
+        return name
+    if origin == "schedule":
+        return _("schedule %(name)s", name=name)
+    if origin == "api":
+        return _("API key %(name)s", name=name)
+    return requested_by or ""
+
+
+def job_title(job: Any) -> str:
+    """What the job is: the template it exports, or the delivery / notification of which export job."""
+    spec = job.spec or {}
+    if job.kind == "deliver":
+        return _("Delivery of job #%(id)s to %(to)s", id=spec.get("export_job"), to=spec.get("integration"))
+    if job.kind == "notify":
+        return _("Notification of job #%(id)s", id=spec.get("export_job"))
+    return str(job.template_name or job.kind)
+
+
+def parent_job(job: Any) -> int | None:
+    """The export job a delivery or notification job works for (None for an export)."""
+    if job.kind in {"deliver", "notify"}:
+        found = (job.spec or {}).get("export_job")
+        return found if isinstance(found, int) else None
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """The filters for templates, and the words console.js shows when a job's status or phase changes live."""
+    app.jinja_env.globals.update(
+        status_words=lambda: {code: str(label) for code, label in STATUS_LABELS.items()},
+        phase_words=lambda: {code: phase_label(code) for code in (*PHASE_LABELS, *STATUS_LABELS)},
+        status_colours=STATUS_COLOURS,
+    )
+    app.jinja_env.filters.update(
+        status_label=status_label,
+        product_status_label=product_status_label,
+        phase_label=phase_label,
+        role_label=role_label,
+        rule_label=rule_label,
+        requester=requester,
+        job_title=job_title,
+        parent_job=parent_job,
+    )
