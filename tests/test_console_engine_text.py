@@ -294,7 +294,7 @@ def test_a_refused_action_is_a_french_flash_on_the_page_it_came_from(french_cons
     page = f"http://localhost/jobs/{job.id}"
     token = csrf_token(client, f"/jobs/{job.id}")
     answer = client.post(f"/jobs/{job.id}/cancel", data={"csrf_token": token}, headers={"Referer": page})
-    assert answer.status_code == 302 and answer.headers["Location"] == page
+    assert answer.status_code == 302 and answer.headers["Location"].endswith(f"/jobs/{job.id}")
     shown = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert f"la tâche {job.id} est déjà à l’état succeeded" in shown.replace("&#39;", "'").replace("&amp;", "&")
     assert answer.headers["Referrer-Policy"] == "same-origin"  # browsers send the Referer back to the console
