@@ -94,3 +94,24 @@ def test_codes_are_shown_in_words_in_french_with_plurals(client: FlaskClient, co
     fields = change(editor_fields(french, "Boutique"), "c0-value", "marque_inexistante")
     saved = post_editor(french, "Boutique", fields, "save").get_data(as_text=True)
     assert "Rien n’a été enregistré : 1 problème, indiqué à côté de son champ." in saved
+
+
+def test_one_version_offers_no_comparison_and_plurals_agree(client: FlaskClient) -> None:
+    copy_as_manager(client)
+    versions = client.get("/templates/versions/Mine").get_data(as_text=True)
+    assert 'data-testid="show-diff"' not in versions and 'data-testid="one-version"' in versions
+    assert "and its only version?" in client.get("/templates/delete/Mine").get_data(as_text=True)
+    fields = change(editor_fields(client, "Mine"), "c0-header", "Identifiant")
+    assert post_editor(client, "Mine", fields, "save").status_code == 302
+    versions = client.get("/templates/versions/Mine").get_data(as_text=True)
+    assert 'data-testid="show-diff"' in versions and 'data-testid="one-version"' not in versions
+    assert "and its 2 versions?" in client.get("/templates/delete/Mine").get_data(as_text=True)
+
+
+def test_long_names_wrap_in_the_lists(client: FlaskClient) -> None:
+    copy_as_manager(client, "Standard CSV", "N" * 128)
+    page = client.get("/templates/").get_data(as_text=True)
+    assert re.search(r'<td class="long-name"><a href="/templates/edit/N{128}">', page)
+    assert '<h2 class="h4 mb-0 mr-2 long-name">' + "N" * 128 in client.get("/templates/edit/" + "N" * 128).get_data(
+        as_text=True
+    )
