@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from admin.base import actor_of
 from admin.i18n import local_path, remember_time_zone
 from admin.security import FailedLoginLimiter
 from engine.catalog.models import utcnow
@@ -108,7 +109,7 @@ def login() -> str | Response:
                 session.permanent = True
                 login_user(ConsoleUser(view))
                 remember_time_zone(request.form.get("tz"))
-                audit.record(view.username, "login", "user", view.username)
+                audit.record(actor_of(view.username), "login", "user", view.username)  # as its actions are
                 return redirect(_safe_next(request.args.get("next")))
     return render_template("console/login.html", form=form, error=error)
 

@@ -18,9 +18,17 @@ def settings() -> Settings:
     return found
 
 
+CONSOLE_ACTOR = "console:"
+
+
+def actor_of(username: str) -> str:
+    """The one name jobs and audit entries record for a console user (its logins and its actions alike)."""
+    return f"{CONSOLE_ACTOR}{username}"
+
+
 def actor() -> str:
     """The name jobs and audit entries record for the logged-in user."""
-    return f"console:{current_user.username}"
+    return actor_of(current_user.username)
 
 
 def _to_login() -> Response:

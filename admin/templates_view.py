@@ -14,6 +14,7 @@ from typing import Any
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
 from admin.auth import needs_role
@@ -33,6 +34,32 @@ JSON_SECTIONS = ("selection", "options", "rules", "images", "deliveries", "mappi
 SECTION_DEFAULTS: dict[str, Any] = {"selection": {}, "options": {}, "rules": [], "images": {}, "deliveries": [],
                                     "mappings": {}, "notifications": None}  # fmt: skip
 COLUMN_KINDS = ("source", "literal", "pattern")
+ROW_MODE_LABELS = {
+    "product": lazy_gettext("one row per product"),
+    "variants": lazy_gettext("one row per variant"),
+    "variants_images": lazy_gettext("one row per variant, then one per extra image (Shopify)"),
+    "parent_variants": lazy_gettext("a parent row, then one row per variant (WooCommerce)"),
+}
+SECTION_LABELS = {
+    "selection": lazy_gettext("Selection of products"),
+    "options": lazy_gettext("Format options"),
+    "rules": lazy_gettext("Exclusion rules"),
+    "images": lazy_gettext("Images"),
+    "deliveries": lazy_gettext("Deliveries"),
+    "mappings": lazy_gettext("Value mappings"),
+    "notifications": lazy_gettext("Notifications"),
+}
+TYPE_LABELS = {
+    "str": lazy_gettext("text"),
+    "int": lazy_gettext("whole number"),
+    "float": lazy_gettext("number"),
+    "bool": lazy_gettext("true or false"),
+    "dict": lazy_gettext("JSON object"),
+    "list": lazy_gettext("JSON list"),
+    "null": lazy_gettext("empty"),
+}
+COLUMN_KIND_LABELS = {"source": lazy_gettext("field"), "literal": lazy_gettext("fixed value"),
+                      "pattern": lazy_gettext("text pattern")}  # fmt: skip
 _OP = re.compile(r"^(save|preview|add|apply|(up|down|remove|add-step):(\d{1,6})|remove-step:(\d{1,6}):(\d{1,3}))$")
 
 
@@ -66,6 +93,15 @@ class EditorForm:
 
     def column(self, key: int) -> ColumnForm | None:
         return next((c for c in self.columns if c.key == key), None)
+
+
+def type_hint(types: tuple[str, ...] | list[str]) -> str:
+    """What an argument takes, in words: "text or whole number" (the types' codes when one is unknown)."""
+    return _(" or ").join(str(TYPE_LABELS.get(name, name)) for name in types)
+
+
+def row_mode_label(mode: str) -> str:
+    return str(ROW_MODE_LABELS.get(mode, mode))
 
 
 def _vocabulary() -> dict[str, TransformInfoView]:
@@ -112,48 +148,60 @@ def form_of(view: TemplateView) -> EditorForm:
                       sections, columns)  # fmt: skip
 
 
-def _text(name: str, limit: int = MAX_SECTION_CHARS) -> str:
-    value = request.form.get(name, "")
-    if len(value) > limit:
-        raise InvalidRequest(f"is {len(value):,} characters long (at most {limit:,})", name)
-    return value
+def _too_long(length: int, limit: int) -> str:
+    return _("is %(length)s characters long (at most %(limit)s): shorten it", length=format(length, ","),
+             limit=format(limit, ","))  # fmt: skip
 
 
-def form_from_request() -> EditorForm:
-    """The editor's form as posted (nothing checked yet but the sizes: what was typed is shown back as typed)."""
+def form_from_request() -> tuple[EditorForm, dict[str, str]]:
+    """The editor's form as posted, and the problems met reading it (by spec path: a value longer than its bound,
+    too many columns or steps). Nothing else is checked yet: what was typed is shown back as typed (the request's
+    own size is bounded by MAX_CONTENT_LENGTH)."""
     vocabulary = _vocabulary()
+    problems: dict[str, str] = {}
+
+    def text(name: str, limit: int = MAX_SECTION_CHARS, where: str | None = None) -> str:
+        value = request.form.get(name, "")
+        if len(value) > limit:
+            problems.setdefault(where or name, _too_long(len(value), limit))
+        return value
+
     keys = request.form.getlist("col")
     if len(keys) > MAX_COLUMNS:
-        raise InvalidRequest(f"at most {MAX_COLUMNS} columns", "columns")
+        problems["columns"] = _("at most %(count)s columns", count=MAX_COLUMNS)
+        keys = keys[:MAX_COLUMNS]
     columns: list[ColumnForm] = []
     for raw_key in keys:
         if not raw_key.isdigit() or len(raw_key) > 6:
             abort(400, description="malformed column key")
-        key = int(raw_key)
+        key, where = int(raw_key), f"columns[{len(columns) + 1}]"
         prefix = f"c{key}-"
         step_count = request.form.get(prefix + "steps", "0")
-        if not step_count.isdigit() or int(step_count) > MAX_STEPS_PER_COLUMN:
-            raise InvalidRequest(f"at most {MAX_STEPS_PER_COLUMN} transformations", f"columns[{len(columns) + 1}]")
+        if not step_count.isdigit() or len(step_count) > 6:
+            abort(400, description="malformed step count")
+        if int(step_count) > MAX_STEPS_PER_COLUMN:
+            problems[where] = _("at most %(count)s transformations", count=MAX_STEPS_PER_COLUMN)
         steps = []
-        for number in range(int(step_count)):
-            name = _text(f"{prefix}s{number}-name", 64)
+        for number in range(min(int(step_count), MAX_STEPS_PER_COLUMN)):
+            step_where = f"{where}.transforms[{number + 1}]"
+            name = text(f"{prefix}s{number}-name", 64, step_where)
             known = vocabulary.get(name)
             args = {}
             for arg in known.args if known else ():
                 posted = request.form.get(f"{prefix}s{number}-a-{arg.name}")
                 if posted is not None:
-                    args[arg.name] = _text(f"{prefix}s{number}-a-{arg.name}")
+                    args[arg.name] = text(f"{prefix}s{number}-a-{arg.name}", where=step_where)
             steps.append(StepForm(name, args))
         kind = request.form.get(prefix + "kind", "source")
-        columns.append(
-            ColumnForm(key, _text(prefix + "header"), kind if kind in COLUMN_KINDS else "source",
-                       _text(prefix + "value"), _text(prefix + "on", 1000), steps)
-        )  # fmt: skip
-    return EditorForm(
-        _text("name", 1000), _text("description", 10_000), _text("format", 64), _text("rows", 64),
-        _text("file_name", 2000), request.form.get("delta") == "on", _text("sink", 64),
-        {name: _text(name) for name in JSON_SECTIONS}, columns,
+        header, value = text(prefix + "header", where=f"{where}.header"), text(prefix + "value", where=f"{where}.value")
+        kind = kind if kind in COLUMN_KINDS else "source"
+        columns.append(ColumnForm(key, header, kind, value, text(prefix + "on", 1000, f"{where}.on"), steps))
+    form = EditorForm(
+        text("name", service.NAME_LIMIT), text("description", service.DESCRIPTION_LIMIT), text("format", 64),
+        text("rows", 64), text("file_name", 2000), request.form.get("delta") == "on", text("sink", 64),
+        {name: text(name) for name in JSON_SECTIONS}, columns,
     )  # fmt: skip
+    return form, problems
 
 
 def apply_op(form: EditorForm, op: str) -> None:
@@ -355,21 +403,24 @@ class TemplatesView(ConsoleView):
             preview = _preview(view.name, view.spec) if request.args.get("preview") else None
             return self._editor(view, form, {}, preview)
         self._require_manager()
-        form = form_from_request()
+        form, read_problems = form_from_request()
         op = request.form.get("op", "apply")
-        apply_op(form, op)
+        try:
+            apply_op(form, op)
+        except InvalidRequest as exc:
+            read_problems.setdefault(exc.field or "columns", exc.reason)
         if op not in ("save", "preview"):
-            return self._editor(view, form, {}, None)
+            return self._editor(view, form, read_problems, None, op)
         spec, problems = spec_of(form)  # a part that could not be read is left at its default, then checked
-        problems = {**{p.path: p.message for p in service.spec_problems(spec)}, **problems}
+        problems = {**{p.path: p.message for p in service.spec_problems(spec)}, **problems, **read_problems}
         if problems or op == "preview":
             preview = _preview(view.name, spec) if not problems else None
-            return self._editor(view, form, problems, preview)
+            return self._editor(view, form, problems, preview, op)
         try:
             saved = service.update_template(view.name, spec=spec, description=form.description, new_name=form.name)
-        except InvalidRequest as exc:
+        except InvalidRequest as exc:  # the name or the description (the spec was checked above)
             where = {"new_name": "name"}.get(exc.field or "", exc.field or "template")
-            return self._editor(view, form, {where: exc.reason}, None)
+            return self._editor(view, form, {where: exc.reason}, None, op)
         audit.record(actor(), "update", "template", view.name, before=_audit_state(view), after=_audit_state(saved))
         if saved.version != view.version:
             flash(_("Saved as version %(version)s.", version=saved.version), "success")
@@ -377,7 +428,9 @@ class TemplatesView(ConsoleView):
             flash(_("Saved (the spec did not change: still version %(version)s).", version=saved.version), "success")
         return redirect(url_for(".edit", template_name=saved.name))
 
-    def _editor(self, view: TemplateView, form: EditorForm, problems: dict[str, str], preview: Preview | None) -> str:
+    def _editor(
+        self, view: TemplateView, form: EditorForm, problems: dict[str, str], preview: Preview | None, op: str = ""
+    ) -> str:
         vocabulary = service.transform_vocabulary()
         can_edit = bool(self._user_can("manager")) and not view.predefined
         return self.render(
@@ -386,19 +439,28 @@ class TemplatesView(ConsoleView):
             form=form,
             problems=problems,
             preview=preview,
+            op=op,
             can_edit=can_edit,
             vocabulary=vocabulary,
             vocabulary_json=json.dumps(
                 {
-                    t.name: [{"name": a.name, "types": list(a.types), "required": a.required} for a in t.args]
+                    t.name: [
+                        {"name": a.name, "types": list(a.types), "required": a.required, "hint": type_hint(a.types)}
+                        for a in t.args
+                    ]
                     for t in vocabulary
                 }
             ),
             fields=service.source_fields(),
             formats=service.template_formats(),
             row_modes=service.row_modes(),
+            row_mode_label=row_mode_label,
+            description_limit=service.DESCRIPTION_LIMIT,
+            type_hint=type_hint,
             sections=JSON_SECTIONS,
+            section_labels=SECTION_LABELS,
             column_kinds=COLUMN_KINDS,
+            column_kind_labels=COLUMN_KIND_LABELS,
             platform=service.template_platform(view.name),
         )
 

@@ -14,7 +14,8 @@ from werkzeug.wrappers import Response
 from admin.apikeys import no_store
 from admin.auth import needs_role
 from admin.base import AdminOnlyView, actor
-from engine.errors import InvalidRequest
+from admin.engine_text import engine_text
+from engine.errors import InvalidRequest, InvalidState
 from engine.models import ROLES
 from engine.services import audit
 from engine.services.users import create_user, get_user, list_users, set_disabled, set_password, set_role
@@ -58,7 +59,10 @@ class UsersView(AdminOnlyView):
     @needs_role("admin")
     def role(self, username: str) -> Response:
         before = get_user(username)
-        user = set_role(username, request.form.get("role", ""))
+        try:
+            user = set_role(username, request.form.get("role", ""))
+        except (InvalidRequest, InvalidState) as exc:  # the last active admin, an unknown role: said on the page
+            return self._refused(exc)
         audit.record(actor(), "update", "user", user.username, before=_summary(before), after=_summary(user))
         flash(_("%(name)s is now %(role)s.", name=user.username, role=user.role), "success")
         return redirect(url_for(".index"))
@@ -75,12 +79,20 @@ class UsersView(AdminOnlyView):
 
     def _set_disabled(self, username: str, disabled: bool) -> Response:
         before = get_user(username)
-        user = set_disabled(username, disabled)
+        try:
+            user = set_disabled(username, disabled)
+        except InvalidState as exc:
+            return self._refused(exc)
         audit.record(actor(), "update", "user", user.username, before=_summary(before), after=_summary(user))
         if disabled:
             flash(_("%(name)s is disabled: their sessions end at their next request.", name=user.username), "success")
         else:
             flash(_("%(name)s is enabled.", name=user.username), "success")
+        return redirect(url_for(".index"))
+
+    @staticmethod
+    def _refused(exc: InvalidRequest | InvalidState) -> Response:
+        flash(engine_text(str(exc)), "error")
         return redirect(url_for(".index"))
 
     @expose("/<username>/password", methods=["POST"])

@@ -99,6 +99,7 @@ def test_a_manager_creates_a_schedule_and_sees_it_in_words_with_its_next_5_runs(
     assert "every Monday at 06:00, Europe/Paris" in listing
     detail = client.get("/schedules/Monday%20feed").get_data(as_text=True)
     assert "every Monday at 06:00, Europe/Paris" in detail
+    assert "0 runs: 0 succeeded, 0 failed" in listing and "0 runs: 0 succeeded, 0 failed" in detail
     assert detail.count('data-role="fire-time"') == 5
     assert detail.count("Monday") >= 6 and "6:00:00" in detail  # each run on a Monday at 06:00, Paris time
     (entry,) = [e for e in list_audit()[0] if e.object_type == "schedule"]
@@ -113,6 +114,7 @@ def test_the_schedule_pages_speak_french(console) -> None:
     log_in(client, "manager")
     html = client.get("/schedules/").get_data(as_text=True)
     assert "tous les jours à 02:30, Europe/Paris" in html and "Planifications" in html
+    assert "0 exécution : 0 réussie, 0 en échec" in html  # French uses the singular for 0 and 1
 
 
 def test_the_live_preview_gives_5_runs_across_the_paris_spring_change(client) -> None:

@@ -5,6 +5,7 @@
   var form = document.getElementById("template-editor");
   if (!form) { return; }
   var vocabulary = JSON.parse(form.getAttribute("data-vocabulary") || "{}");
+  var defaultLabel = form.getAttribute("data-default-label") || "default";
 
   function argInput(prefix, arg) {
     var id = prefix + "a-" + arg.name;
@@ -14,7 +15,7 @@
       ["", "true", "false"].forEach(function (value) {
         var option = document.createElement("option");
         option.value = value;
-        option.textContent = value || "default";
+        option.textContent = value || defaultLabel;
         input.appendChild(option);
       });
     } else if (arg.types.indexOf("dict") >= 0) {
@@ -22,7 +23,7 @@
       input.rows = 2;
     } else {
       input = document.createElement("input");
-      input.placeholder = arg.types.join(" | ");
+      input.placeholder = arg.hint || arg.types.join(" | ");
     }
     input.id = id;
     input.name = id;

@@ -15,6 +15,7 @@ from engine.catalog.models import utcnow
 from engine.errors import InvalidRequest, NotFound, PermissionDenied, Unauthenticated
 from engine.models import API_KEY_ROLES, ApiKey
 from engine.models.auth import ROLE_RANK, role_allows
+from engine.services.names import check_name
 from engine.services.views import ApiKeyView
 
 KEY_SCHEME = "pmx"
@@ -27,9 +28,7 @@ def _hash(key: str) -> str:
 
 def create_api_key(name: str, role: str) -> tuple[str, ApiKeyView]:
     """Make a key; returns (the plaintext key, shown this once, and the key's view)."""
-    name = (name or "").strip()
-    if not name or len(name) > 128:
-        raise InvalidRequest("must be 1 to 128 characters", "name")
+    name = check_name(name or "", limit=128)
     if role not in ROLE_RANK:
         raise InvalidRequest(f"unknown role {role!r} (known: {', '.join(API_KEY_ROLES)})", "role")
     while True:

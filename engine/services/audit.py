@@ -15,6 +15,8 @@ ACTIONS = (
     "create", "update", "delete", "run", "cancel", "retry", "copy", "restore", "revoke", "login", "test",
     "pause", "resume", "release",
 )  # fmt: skip
+KINDS = ("api_key", "delivery", "integration", "job", "schedule", "template", "user")  # what the callers record
+CONSOLE_PREFIX = "console:"  # a console user's actions (and, since issue 12, logins) are recorded as console:<name>
 MAX_PAGE_SIZE = 200
 _SECRET_WORDS = ("secret", "password", "token", "api_key", "private_key", "passphrase")
 
@@ -79,7 +81,11 @@ def list_audit(
     if before_id is not None:
         query = query.where(AuditEntry.id < before_id)
     if actor:
-        query = query.where(AuditEntry.actor == actor)
+        same = AuditEntry.actor == actor
+        if actor.startswith(CONSOLE_PREFIX):  # logins recorded before issue 12 carry the bare user name
+            legacy = (AuditEntry.actor == actor.removeprefix(CONSOLE_PREFIX)) & (AuditEntry.action == "login")
+            same = same | legacy
+        query = query.where(same)
     if object_type:
         query = query.where(AuditEntry.object_type == object_type)
     if action:

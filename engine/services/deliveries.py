@@ -3,12 +3,28 @@ release one its publish gate held."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from engine.catalog.models import utcnow
-from engine.errors import InvalidState, NotFound
+from engine.errors import InvalidRequest, InvalidState, NotFound
 from engine.jobs.kinds.deliver import queue_delivery
 from engine.models import Artifact, Delivery, ExportJob, Integration
 from engine.services.views import DeliveryView
 from engine.settings import Settings
+
+
+def check_delivery_integrations(deliveries: Iterable[Mapping[str, Any]] | None) -> None:
+    """The integrations a (validated) spec's `deliveries` name exist: InvalidRequest naming the field otherwise,
+    when a template is saved or an export or a schedule requested (a typo is refused then, not at 06:00)."""
+    wanted = [(str(d.get("integration", "")), f"deliveries[{n}].integration") for n, d in enumerate(deliveries or [])]
+    if not wanted:
+        return
+    names = {name for name, _where in wanted}
+    known = {row.name for row in Integration.select(Integration.name).where(Integration.name.in_(list(names)))}
+    for name, where in wanted:
+        if name not in known:
+            raise InvalidRequest(f"no integration named {name!r}", where)
 
 
 def list_deliveries(job_id: int) -> list[DeliveryView]:

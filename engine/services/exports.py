@@ -14,6 +14,7 @@ from engine.jobs.state import reset_job_keys
 from engine.models import ExportJob
 from engine.pipeline.run import ExportResult, Progress
 from engine.pipeline.spec import ExportSpec
+from engine.services.deliveries import check_delivery_integrations
 from engine.services.notifications import check_policy_integrations
 from engine.services.templates import get_template, template_version
 from engine.services.views import JobView
@@ -71,6 +72,8 @@ def resolve_request(
     resolved = spec.with_overrides(overrides)
     if "notifications" in overrides:
         check_policy_integrations(resolved.notifications)
+    if "deliveries" in overrides:
+        check_delivery_integrations(resolved.deliveries)
     return ResolvedRequest(resolved, tpl.name, tpl.version if version is None else version)
 
 

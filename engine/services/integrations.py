@@ -19,6 +19,7 @@ from engine.destinations.registry import DESTINATIONS, get_destination
 from engine.errors import ExportsError, InvalidRequest, InvalidState, NotFound
 from engine.models import Integration
 from engine.secrets import secret_box
+from engine.services.names import check_name
 from engine.services.views import IntegrationView, ProbeView
 from engine.settings import Settings
 
@@ -118,10 +119,7 @@ def kind_fields(kind: str) -> tuple[FieldSpec, ...]:
 
 
 def _check_name(name: str) -> str:
-    name = (name or "").strip()
-    if not 1 <= len(name) <= MAX_NAME:
-        raise InvalidRequest(f"must be 1 to {MAX_NAME} characters", "name")
-    return name
+    return check_name(name or "", limit=MAX_NAME)
 
 
 _row = connections.integration_row

@@ -29,6 +29,7 @@ from engine.models import ExportJob, Schedule, ScheduleRun
 from engine.pipeline.spec import ExportSpec
 from engine.services import jobs
 from engine.services.exports import resolve_request
+from engine.services.names import check_name
 from engine.services.paging import decode_token, encode_token
 from engine.services.templates import get_template
 from engine.services.views import FireTimeView, ScheduleRunView, ScheduleView, UpcomingRunView
@@ -90,9 +91,9 @@ def _bounded_int(value: Any, low: int, high: int, field: str) -> int:
 
 
 def _check_name(name: Any) -> str:
-    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME:
+    if isinstance(name, str) and len(name) > MAX_NAME:
         raise InvalidRequest(f"must be 1 to {MAX_NAME} characters", "name")
-    return name.strip()
+    return check_name(name, limit=MAX_NAME)
 
 
 def _check_template(values: Mapping[str, Any]) -> None:

@@ -23,6 +23,8 @@ from engine.pipeline.mapping import compile_columns
 from engine.pipeline.rows import EXPANDERS, check_mode
 from engine.pipeline.spec import ExportSpec
 from engine.pipeline.transforms import REGISTRY, REQUIRED, build_step
+from engine.services.deliveries import check_delivery_integrations
+from engine.services.names import check_name
 from engine.services.notifications import check_policy_integrations
 from engine.services.views import (
     SpecProblemView,
@@ -93,11 +95,9 @@ def _check_description(description: str) -> str:
 
 
 def _check_name(name: Any, field: str = "name") -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidRequest("a template needs a name", field)
-    name = name.strip()
-    if len(name) > NAME_LIMIT:
+    if isinstance(name, str) and len(name.strip()) > NAME_LIMIT:
         raise InvalidRequest(f"is longer than {NAME_LIMIT} characters", field)
+    name = check_name(name, field, limit=NAME_LIMIT, missing="a template needs a name")
     if Template.select().where(Template.name == name).exists():
         raise InvalidRequest(f"a template named {name!r} already exists", field)
     return name
@@ -110,10 +110,16 @@ def _editable(name: str) -> Template:
     return template
 
 
+def check_integrations(spec: ExportSpec) -> None:
+    """The integrations a validated spec names (its deliveries, its notification policy) exist, of the right kind."""
+    check_delivery_integrations(spec.deliveries)
+    check_policy_integrations(spec.notifications)
+
+
 def create_template(name: str, spec: dict[str, Any], description: str = "") -> TemplateView:
     """Validate and save a new template (version 1). Errors name the column or key at fault."""
     checked_spec = ExportSpec.from_dict(spec)
-    check_policy_integrations(checked_spec.notifications)
+    check_integrations(checked_spec)
     spec_dict = checked_spec.to_dict()
     checked = _check_name(name)
     description = _check_description(description or "")
@@ -140,7 +146,7 @@ def update_template(
             template.description = _check_description(description)
         if spec is not None:
             checked_spec = ExportSpec.from_dict(spec)
-            check_policy_integrations(checked_spec.notifications)
+            check_integrations(checked_spec)
             spec_dict = checked_spec.to_dict()
             if spec_dict != template.spec:
                 template.spec = spec_dict  # type: ignore[assignment]
@@ -401,7 +407,7 @@ def spec_problems(spec: Mapping[str, Any]) -> list[SpecProblemView]:
     if problems:
         return problems
     try:
-        check_policy_integrations(ExportSpec.from_dict(spec).notifications)
+        check_integrations(ExportSpec.from_dict(spec))
     except InvalidRequest as exc:
         return [SpecProblemView(_problem_path(exc), exc.reason)]
     return []
