@@ -121,6 +121,14 @@ def _p(regex: str, msgid: str) -> tuple[re.Pattern[str], str]:
 
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    _p(
+        r"must not contain control or invisible formatting characters \(such as line breaks or text direction "
+        r"overrides\): found (?P<found>.+)",
+        N_(
+            "must not contain control or invisible formatting characters (such as line breaks or text direction "
+            "overrides): found %(found)s"
+        ),
+    ),
     # --- rule exclusions and warnings (engine/pipeline/validate.py, platform_mappings.py, catalog/gtin.py) ---
     _p(r"(?P<message>.+) \(on the (?P<kind>\w+) row\)", N_("%(message)s (on the %(kind)s row)")),
     _p(

@@ -298,3 +298,13 @@ def test_a_refused_action_is_a_french_flash_on_the_page_it_came_from(french_cons
     shown = client.get(f"/jobs/{job.id}").get_data(as_text=True)
     assert f"la tâche {job.id} est déjà à l’état succeeded" in shown.replace("&#39;", "'").replace("&amp;", "&")
     assert answer.headers["Referrer-Policy"] == "same-origin"  # browsers send the Referer back to the console
+
+
+def test_refused_names_and_unknown_delivery_integrations_are_french(french, sqlite_db) -> None:
+    from engine.services import templates as service
+
+    hidden = error_of(lambda: service.copy_template("Standard CSV", "Prix \u202eesrevni"))
+    assert "trouvé U+202E" in french(hidden), french(hidden)
+    spec = {**service.get_template("Standard CSV").spec, "deliveries": [{"integration": "nowhere"}]}
+    unknown = error_of(lambda: service.create_template("Delivered", spec))
+    assert "aucune intégration nommée 'nowhere'" in french(unknown), french(unknown)

@@ -136,3 +136,25 @@ def test_french_with_a_relative_var_folder(sqlite_db, tmp_path, monkeypatch) -> 
     app = console_app(sqlite_db, admin_locale="fr", var_dir=Path("var"))
     page = app.test_client().get("/login").get_data(as_text=True)
     assert "Se connecter" in page
+
+
+def test_no_label_has_two_french_texts() -> None:
+    """Each area has its .po file; the same English label in two of them must say the same thing in French (the
+    merged catalogue keeps only one, so the other page would show a text nobody chose). Two meanings of one word
+    take a context (pgettext)."""
+    from babel.messages.pofile import read_po
+
+    seen: dict[tuple[object, object], tuple[str, object]] = {}
+    clashes = []
+    for po_path in sorted((ADMIN / "translations" / "fr").glob("*.po")):
+        with po_path.open("rb") as source:
+            for message in read_po(source, locale="fr"):
+                if not message.id or not message.string:
+                    continue
+                key = (message.id, message.context)
+                if key in seen and seen[key][1] != message.string:
+                    clashes.append(
+                        f"{message.id!r}: {seen[key][0]} {seen[key][1]!r} / {po_path.name} {message.string!r}"
+                    )
+                seen.setdefault(key, (po_path.name, message.string))
+    assert clashes == []
