@@ -3,9 +3,13 @@ language: engine messages through `engine_text`, HTTP errors with the console's 
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask, current_app, flash, redirect, render_template, request
+from flask_admin import BaseView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -21,6 +25,8 @@ from engine.errors import (
     RetryableError,
     Unauthenticated,
 )
+
+log = logging.getLogger(__name__)
 
 # flask-wtf's reasons for refusing a form (CSRFError.description), in the user's language.
 CSRF_REASONS = {
@@ -91,6 +97,30 @@ def http_message(exc: HTTPException) -> str:
     return found() if found else engine_text(exc.description or exc.name)
 
 
+def _frame_view() -> BaseView | None:
+    """The console view whose frame (navigation, language, user) an error page is shown in: the view of the page
+    that failed when the user may see it, else the dashboard; None when nobody is logged in (a plain page)."""
+    if not current_user.is_authenticated:
+        return None
+    for console in current_app.extensions.get("admin", []):
+        views = [v for v in console._views if v.endpoint == request.blueprint and v.is_accessible()]
+        return views[0] if views else console.index_view
+    return None
+
+
+def error_page(status: int, message: str) -> tuple[str, int]:
+    """The error page in the console's frame for a logged-in user (so that they stay in the console), else plain.
+    A frame that cannot be drawn (its notifications count needs the database, which may be what failed) gives the
+    plain page rather than a second error."""
+    try:
+        view = _frame_view()  # loading the user reads the database too
+        if view is not None:
+            return view.render("console/error.html", status=status, message=message), status
+    except Exception:
+        log.exception("the error page could not be drawn in the console's frame; shown plain")
+    return render_template("console/error.html", status=status, message=message), status
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(ExportsError)
     def _engine_error(exc: ExportsError) -> tuple[str, int] | Response:
@@ -100,7 +130,7 @@ def init_app(app: Flask) -> None:
         if request.method == "POST" and back is not None and status in {400, 409, 503}:
             flash(message, "error")
             return redirect(back)
-        return render_template("console/error.html", status=status, message=message), status
+        return error_page(status, message)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError) -> tuple[str, int]:
@@ -109,10 +139,10 @@ def init_app(app: Flask) -> None:
             "the form's security token is missing or expired (%(reason)s): reload the page and retry",
             reason=str(reason) if reason is not None else exc.description,
         )
-        return render_template("console/error.html", status=400, message=message), 400
+        return error_page(400, message)
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> tuple[str, int] | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
-        return render_template("console/error.html", status=exc.code, message=http_message(exc)), exc.code
+        return error_page(exc.code, http_message(exc))

@@ -1,6 +1,7 @@
 """Words for the engine's codes in the user's language: job and delivery statuses, phases, roles, exclusion rules,
-who requested a job and what a job is. The codes themselves stay in data-* attributes (and as small hints), so
-that scripts and tests read them whatever the language."""
+who requested a job and what a job is, schedules' policies and run triggers, notification events, account states.
+The codes themselves stay in data-* attributes (and as small hints), so that scripts and tests read them whatever the
+language."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ STATUS_LABELS: Mapping[str, Any] = {  # of jobs and deliveries (feminine in Fren
     "waiting": lazy_pgettext("status", "waiting"),
     "paused": lazy_pgettext("status", "paused"),
     "active": lazy_pgettext("status", "active"),
+    "retrying": lazy_pgettext("status", "retrying"),  # a schedule's last run failed and waits for its retry
 }
 PRODUCT_STATUS_LABELS: Mapping[str, Any] = {  # engine.catalog.models.PRODUCT_STATUSES (un produit: masculine)
     "draft": lazy_pgettext("product", "draft"),
@@ -34,7 +36,7 @@ PRODUCT_STATUS_LABELS: Mapping[str, Any] = {  # engine.catalog.models.PRODUCT_ST
 STATUS_COLOURS = {  # Bootstrap badge colours, the same in lists, on job pages and when console.js updates a badge
     "succeeded": "success", "failed": "danger", "cancelled": "secondary", "partial": "warning", "running": "primary",
     "queued": "info", "held": "warning", "skipped": "secondary", "waiting": "info", "paused": "secondary",
-    "active": "success",
+    "active": "success", "retrying": "warning",
 }  # fmt: skip
 PHASE_LABELS: Mapping[str, Any] = {
     "queued": lazy_gettext("waiting for a worker"),
@@ -61,6 +63,56 @@ RULE_LABELS: Mapping[str, Any] = {  # exclusion rules (engine/pipeline/validate.
     "min_completeness": lazy_gettext("completeness too low"),
     "image": lazy_gettext("image not usable"),
 }
+
+# schedules (engine/services/schedules.py): their policies, what started a run, and the notifications' events
+OVERLAP_LABELS: Mapping[str, Any] = {
+    "skip": lazy_gettext("skip the new run"),
+    "queue": lazy_gettext("queue the new run after it"),
+}
+CATCH_UP_LABELS: Mapping[str, Any] = {
+    "once": lazy_gettext("run once when back"),
+    "none": lazy_gettext("do not catch up"),
+}
+NOTIFY_LABELS: Mapping[str, Any] = {
+    "failure": lazy_gettext("when a run fails"),
+    "always": lazy_gettext("after every run"),
+    "warnings": lazy_gettext("when a run fails or has warnings"),
+}
+TRIGGER_LABELS: Mapping[str, Any] = {
+    "due": lazy_gettext("due time"),
+    "catch_up": lazy_gettext("catch-up"),
+    "manual": lazy_gettext("run now"),
+    "retry": lazy_gettext("retry"),
+    "pause": lazy_gettext("pause"),
+}
+EVENT_LABELS: Mapping[str, Any] = {  # engine.models.notifications.NOTIFICATION_EVENTS
+    "export.completed": lazy_gettext("export completed"),
+    "export.partial": lazy_gettext("export partly done"),
+    "export.failed": lazy_gettext("export failed"),
+    "delivery.failed": lazy_gettext("delivery failed"),
+    "schedule.skipped": lazy_gettext("schedule skipped a due time"),
+    "schedule.paused": lazy_gettext("schedule paused itself"),
+}
+ACCOUNT_LABELS: Mapping[str, Any] = {  # a console user's account (un compte: masculine)
+    "active": lazy_pgettext("account", "active"),
+    "disabled": lazy_pgettext("account", "disabled"),
+    "locked": lazy_pgettext("account", "locked"),
+}
+
+
+def code_word(labels: Mapping[str, Any], code: str | None) -> str:
+    """The code in words from `labels`, an unknown code as it is."""
+    return str(labels.get(code or "", code or ""))
+
+
+def attempt_label(attempt: int | None) -> str:
+    """A schedule run's attempt for people: the engine counts from 0 (its first try), people from 1; attempt -1 is
+    the row recording that the schedule paused itself."""
+    if attempt is None:
+        return ""
+    if attempt < 0:
+        return _("the pause")
+    return _("attempt %(n)s", n=attempt + 1)
 
 
 def status_label(code: str | None) -> str:
@@ -137,4 +189,11 @@ def init_app(app: Flask) -> None:
         requester=requester,
         job_title=job_title,
         parent_job=parent_job,
+        overlap_label=lambda code: code_word(OVERLAP_LABELS, code),
+        catch_up_label=lambda code: code_word(CATCH_UP_LABELS, code),
+        notify_label=lambda code: code_word(NOTIFY_LABELS, code),
+        trigger_label=lambda code: code_word(TRIGGER_LABELS, code),
+        event_label=lambda code: code_word(EVENT_LABELS, code),
+        account_label=lambda code: code_word(ACCOUNT_LABELS, code),
+        attempt_label=attempt_label,
     )

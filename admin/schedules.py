@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from functools import partial
 from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo, available_timezones
@@ -19,6 +20,7 @@ from werkzeug.wrappers import Response
 
 from admin.auth import needs_role
 from admin.base import ConsoleView, actor, settings
+from admin.labels import CATCH_UP_LABELS, NOTIFY_LABELS, OVERLAP_LABELS, code_word
 from engine.errors import InvalidRequest
 from engine.services import audit
 from engine.services.schedules import (
@@ -218,6 +220,9 @@ class SchedulesView(ConsoleView):
             overlaps=OVERLAP_POLICIES,
             catch_ups=CATCH_UP_POLICIES,
             notify_levels=list(NOTIFY_LEVELS),
+            overlap_words=partial(code_word, OVERLAP_LABELS),
+            catch_up_words=partial(code_word, CATCH_UP_LABELS),
+            notify_words=partial(code_word, NOTIFY_LABELS),
             preview=preview,
             sentence=sentence,
         )
