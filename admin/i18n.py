@@ -24,6 +24,7 @@ from engine.settings import ADMIN_LOCALES, Settings
 
 SOURCE = Path(__file__).parent / "translations"
 LANG_KEY, TZ_KEY = "lang", "tz"
+PLURAL_FORMS = {"fr": "nplurals=2; plural=(n > 1);", "en": "nplurals=2; plural=(n != 1);"}  # gettext's rules
 MAX_ZONE_NAME = 64
 SIZE_STEP = 1000  # SI units (kB, MB...), as file managers and the SI count them
 
@@ -32,6 +33,9 @@ def catalogue(lang: str) -> Catalog:
     """The merged catalogue of a language: every `admin/translations/<lang>/*.po` (one file per area of the console,
     so that work on different pages never edits the same file)."""
     merged = Catalog(locale=lang, domain="messages")
+    # The .po files give gettext's two forms (singular, plural); Babel's own French rule has three (CLDR adds
+    # "many" for millions), which would leave the third form missing and show English from 2 on.
+    merged.mime_headers = [("Plural-Forms", PLURAL_FORMS.get(lang, "nplurals=2; plural=(n != 1);"))]
     for po_path in sorted((SOURCE / lang).glob("*.po")):
         with po_path.open("rb") as source:
             for message in read_po(source, locale=lang):

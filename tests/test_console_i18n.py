@@ -158,3 +158,21 @@ def test_no_label_has_two_french_texts() -> None:
                     )
                 seen.setdefault(key, (po_path.name, message.string))
     assert clashes == []
+
+
+def test_french_plurals_for_every_count(sqlite_db) -> None:
+    """Every plural label is French for 0, 1, 2 and a million (French takes the singular for 0 and 1)."""
+    from flask_babel import get_translations
+
+    from tests.console_support import console_app
+
+    plurals = [m for m in catalogue("fr") if isinstance(m.id, tuple)]
+    assert plurals, "no plural label to check"
+    app = console_app(sqlite_db, admin_locale="fr")
+    with app.test_request_context("/"):
+        translations = get_translations()
+        for message in plurals:
+            singular, plural = message.id
+            for n in (0, 1, 2, 1_000_000):
+                expected = message.string[0 if n <= 1 else 1]
+                assert translations.ungettext(singular, plural, n) == expected, (n, message.id)
