@@ -49,7 +49,8 @@ def _compile(var_dir: Path) -> Path:
     target = (var_dir / "console-translations").resolve()  # Flask-Babel reads a relative path from admin/
     for folder in sorted(p for p in SOURCE.iterdir() if p.is_dir()):
         mo_path = target / folder.name / "LC_MESSAGES" / "messages.mo"
-        newest = max((p.stat().st_mtime for p in folder.glob("*.po")), default=0.0)
+        sources = [*folder.glob("*.po"), Path(__file__)]  # this module too: it decides how the .mo is built
+        newest = max(p.stat().st_mtime for p in sources)
         if mo_path.exists() and mo_path.stat().st_mtime >= newest:
             continue
         mo_path.parent.mkdir(parents=True, exist_ok=True)
