@@ -51,17 +51,22 @@ ROLE_LABELS: Mapping[str, Any] = {
     "manager": lazy_gettext("manager"),
     "admin": lazy_gettext("administrator"),
 }
-RULE_LABELS: Mapping[str, Any] = {  # exclusion rules (engine/pipeline/validate.py), code "kind:field"
-    "required": lazy_gettext("%(field)s is required"),
-    "max_length": lazy_gettext("%(field)s is too long"),
-    "min_length": lazy_gettext("%(field)s is too short"),
-    "positive": lazy_gettext("%(field)s must be greater than 0"),
-    "gtin": lazy_gettext("%(field)s must be a valid barcode (GTIN/EAN)"),
-    "enum": lazy_gettext("%(field)s is not one of the allowed values"),
-    "regex": lazy_gettext("%(field)s does not have the expected form"),
-    "min_count": lazy_gettext("too few %(field)s"),
-    "min_completeness": lazy_gettext("completeness too low"),
-    "image": lazy_gettext("image not usable"),
+RULE_LABELS: Mapping[str, Any] = {  # exclusion rules (engine/pipeline/validate.py, code "kind:field") by name
+    "required": lazy_gettext("Required field"),
+    "max_length": lazy_gettext("Maximum length"),
+    "min_length": lazy_gettext("Minimum length"),
+    "positive": lazy_gettext("Positive value"),
+    "gtin": lazy_gettext("Valid barcode"),
+    "enum": lazy_gettext("Allowed value"),
+    "regex": lazy_gettext("Expected form"),
+    "min_count": lazy_gettext("Minimum count"),
+    "min_completeness": lazy_gettext("Minimum completeness"),
+    "image": lazy_gettext("Usable image"),  # a warning's kind (engine/pipeline/image_step.py)
+}
+RULE_FIELD_LABELS: Mapping[str, Any] = {  # the names of the usual rules on well-known fields, more telling
+    "positive:price": lazy_gettext("Positive price"),
+    "positive:stock": lazy_gettext("Positive stock"),
+    "gtin:ean": lazy_gettext("Valid EAN"),
 }
 
 # schedules (engine/services/schedules.py): their policies, what started a run, and the notifications' events
@@ -135,10 +140,11 @@ def role_label(code: str | None) -> str:
 
 
 def rule_label(code: str | None) -> str:
-    """An exclusion rule or warning kind in words: "positive:price" → "price doit être supérieur à 0"."""
-    kind, _colon, field = (code or "").partition(":")
-    label = RULE_LABELS.get(kind)
-    return str(label) % {"field": field or kind} if label is not None else code or ""
+    """An exclusion rule or warning kind by name: "positive:price" → "Prix positif", "required:title" → "Champ
+    requis" (the code, with its field, is shown beside it as a hint); an unknown code as it is."""
+    code = code or ""
+    label = RULE_FIELD_LABELS.get(code) or RULE_LABELS.get(code.partition(":")[0])
+    return str(label) if label is not None else code
 
 
 def requester(requested_by: str | None) -> str:
