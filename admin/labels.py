@@ -5,12 +5,15 @@ language."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, lazy_pgettext
+
+from admin.i18n import number
 
 STATUS_LABELS: Mapping[str, Any] = {  # of jobs and deliveries (feminine in French: une tâche, une livraison)
     "queued": lazy_pgettext("status", "queued"),
@@ -147,6 +150,23 @@ def rule_label(code: str | None) -> str:
     return str(label) if label is not None else code
 
 
+def duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """How long from `start` to `end` for people: "0,4 s", "12 s", "1 min 12 s", "2 h 05 min"; "" without both."""
+    if start is None or end is None:
+        return ""
+    seconds = max((end - start).total_seconds(), 0.0)
+    if seconds < 10:
+        return _("%(n)s s", n=number(seconds, 1))
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("%(h)s h %(m)s min", h=number(hours), m=f"{minutes:02d}")
+    if minutes:
+        return _("%(m)s min %(s)s s", m=minutes, s=secs)
+    return _("%(n)s s", n=secs)
+
+
 def requester(requested_by: str | None) -> str:
     """Who asked for a job, for people: the console user's name, the schedule, the API key, the command line."""
     origin, colon, name = (requested_by or "").partition(":")
@@ -202,4 +222,5 @@ def init_app(app: Flask) -> None:
         event_label=lambda code: code_word(EVENT_LABELS, code),
         account_label=lambda code: code_word(ACCOUNT_LABELS, code),
         attempt_label=attempt_label,
+        duration=duration,
     )

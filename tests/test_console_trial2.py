@@ -4,10 +4,14 @@ user's locale, format codes in words, a copy keeping its platform."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import Babel
 
-from engine.models import JobExclusion, JobWarning
+from admin.labels import duration
+from engine.models import ExportJob, JobExclusion, JobWarning
 from engine.services.catalog import upsert_products
 from engine.settings import Settings
 from tests.console_support import console_app, log_in
@@ -49,3 +53,31 @@ def test_the_preview_names_the_rules_of_the_excluded_products_and_links_them(con
     table = page.split('data-testid="preview-excluded"')[1].split("</table>")[0]
     assert 'data-rule="positive:price">Prix positif <code' in table and 'data-testid="product-link"' in table
     assert ">positive:price</code></td><td>price doit être supérieur à 0</td>" in table
+
+
+def test_a_job_page_shows_when_it_was_created_started_and_ended_and_how_long_it_took(
+    console: tuple[Settings, Flask],
+) -> None:
+    job = finished_job(console[0])
+    start = dt.datetime(2026, 11, 30, 5, 0, 0)  # UTC: 06:00 in Paris
+    ExportJob.update(created_at=start - dt.timedelta(seconds=3), started_at=start,
+                     finished_at=start + dt.timedelta(seconds=72)).where(ExportJob.id == job.id).execute()  # fmt: skip
+    page = _french(console).get(f"/jobs/{job.id}").get_data(as_text=True)
+    times = page.split('data-role="times"')[1].split("</dl>")[0]
+    assert ">Créée<" in times and ">Démarrée<" in times and ">Terminée<" in times and ">Durée<" in times
+    assert 'data-role="started">30 nov. 2026, 06:00:00<' in times and "05:59:57" in times
+    assert 'data-role="ended">30 nov. 2026, 06:01:12<' in times and 'data-role="duration">1 min 12 s<' in times
+    english = console_app(console[0], admin_locale="en").test_client()
+    log_in(english, "reader")
+    assert 'data-role="duration">1 min 12 s<' in english.get(f"/jobs/{job.id}").get_data(as_text=True)
+
+
+def test_durations_read_naturally() -> None:
+    start = dt.datetime(2026, 1, 1)
+    app = Flask(__name__)
+    Babel(app, locale_selector=lambda: "fr")
+    with app.test_request_context():
+        assert duration(start, start + dt.timedelta(milliseconds=360)) == "0,4 s"
+        assert duration(start, start + dt.timedelta(seconds=42)) == "42 s"
+        assert duration(start, start + dt.timedelta(hours=2, minutes=5, seconds=9)) == "2 h 05 min"
+        assert duration(start, None) == "" and duration(start, start - dt.timedelta(seconds=5)) == "0,0 s"
