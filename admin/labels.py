@@ -29,6 +29,10 @@ STATUS_LABELS: Mapping[str, Any] = {  # of jobs and deliveries (feminine in Fren
     "active": lazy_pgettext("status", "active"),
     "retrying": lazy_pgettext("status", "retrying"),  # a schedule's last run failed and waits for its retry
 }
+DELIVERY_STATUS_LABELS: Mapping[str, Any] = {  # a delivery (or a delivery job) that differs from a job's word
+    "succeeded": lazy_pgettext("delivery", "delivered"),
+    "running": lazy_pgettext("delivery", "sending"),
+}
 PRODUCT_STATUS_LABELS: Mapping[str, Any] = {  # engine.catalog.models.PRODUCT_STATUSES (un produit: masculine)
     "draft": lazy_pgettext("product", "draft"),
     "active": lazy_pgettext("product", "active"),
@@ -123,8 +127,10 @@ def attempt_label(attempt: int | None) -> str:
     return _("attempt %(n)s", n=attempt + 1)
 
 
-def status_label(code: str | None) -> str:
-    """The status in words ("succeeded" → "terminée"), an unknown code as it is."""
+def status_label(code: str | None, kind: str = "export") -> str:
+    """The status in words ("succeeded" → "terminée", of a delivery "livrée"), an unknown code as it is."""
+    if kind in {"deliver", "delivery"} and (code or "") in DELIVERY_STATUS_LABELS:
+        return str(DELIVERY_STATUS_LABELS[code or ""])
     return str(STATUS_LABELS.get(code or "", code or ""))
 
 
