@@ -12,9 +12,11 @@ from flask_babel import Babel
 
 from admin.labels import duration
 from engine.models import ExportJob, JobExclusion, JobWarning
+from engine.services import integrations, schedules
 from engine.services.catalog import upsert_products
 from engine.settings import Settings
 from tests.console_support import console_app, log_in
+from tests.small_catalog import build_small_catalog
 from tests.test_console import finished_job
 
 
@@ -81,3 +83,30 @@ def test_durations_read_naturally() -> None:
         assert duration(start, start + dt.timedelta(seconds=42)) == "42 s"
         assert duration(start, start + dt.timedelta(hours=2, minutes=5, seconds=9)) == "2 h 05 min"
         assert duration(start, None) == "" and duration(start, start - dt.timedelta(seconds=5)) == "0,0 s"
+
+
+def test_object_pages_have_one_heading_not_the_menu_name_above_theirs(console: tuple[Settings, Flask]) -> None:
+    settings = console[0]
+    build_small_catalog()
+    schedules.create_schedule(settings, "Lundi", {"template": "Standard CSV", "frequency": "weekly mon 06:00"})
+    depot = integrations.create_integration(settings, "depot", "local", {"folder": str(settings.var_dir)}, {})
+    client = _french(console, "admin")
+    pages = {
+        "/templates/edit/Standard CSV": "Modèles",
+        "/templates/versions/Standard CSV": "Modèles",
+        "/templates/copy/Standard CSV": "Modèles",
+        "/templates/delete/Standard CSV": "Modèles",
+        "/schedules/Lundi": "Planifications",
+        "/schedules/Lundi/edit": "Planifications",
+        f"/integrations/{depot.id}": "Intégrations",
+        f"/integrations/{depot.id}/edit": "Intégrations",
+        "/integrations/new": "Intégrations",
+        "/integrations/new?kind=local": "Intégrations",
+    }
+    for path, menu in pages.items():
+        response = client.get(path)
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200, path
+        body = html.split("</nav>", 1)[1]
+        assert f'<h1 class="h4 mb-3">{menu}</h1>' not in body, path
+        assert body.count('<h2 class="h4') + body.count("<h1") == 1, path
