@@ -213,7 +213,7 @@ class IntegrationsView(ConsoleView):
         view = get_integration_by_id(settings(), integration_id)
         probe = test_integration(settings(), view.name)
         session[PROBE_KEY] = _probe_dict(view, probe)
-        outcome = f"ok in {probe.latency_ms} ms" if probe.ok else "failed"
+        outcome = f"ok in {probe.latency_ms:.1f} ms" if probe.ok else "failed"
         audit.record(actor(), "test", "integration", view.name, message=f"{outcome}: {probe.message}"[:2000])
         return redirect(url_for(".detail", integration_id=view.id))
 

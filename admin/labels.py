@@ -173,6 +173,11 @@ def duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
     return _("%(n)s s", n=secs)
 
 
+def latency(ms: float | None) -> str:
+    """A measured time in milliseconds, as precise as it is meaningful: "0,3", "12", "1 234" (the unit follows)."""
+    return "" if ms is None else number(ms, 1 if abs(ms) < 10 else 0)
+
+
 def requester(requested_by: str | None) -> str:
     """Who asked for a job, for people: the console user's name, the schedule, the API key, the command line."""
     origin, colon, name = (requested_by or "").partition(":")
@@ -229,4 +234,5 @@ def init_app(app: Flask) -> None:
         account_label=lambda code: code_word(ACCOUNT_LABELS, code),
         attempt_label=attempt_label,
         duration=duration,
+        latency=latency,
     )

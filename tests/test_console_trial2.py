@@ -5,17 +5,19 @@ user's locale, format codes in words, a copy keeping its platform."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import Babel
 
-from admin.labels import duration
+from admin.labels import duration, latency
 from engine.models import ExportJob, JobExclusion, JobWarning
 from engine.services import integrations, schedules
+from engine.services.audit import list_audit
 from engine.services.catalog import upsert_products
 from engine.settings import Settings
-from tests.console_support import console_app, log_in
+from tests.console_support import console_app, csrf_token, log_in
 from tests.small_catalog import build_small_catalog
 from tests.test_console import finished_job
 
@@ -110,3 +112,32 @@ def test_object_pages_have_one_heading_not_the_menu_name_above_theirs(console: t
         body = html.split("</nav>", 1)[1]
         assert f'<h1 class="h4 mb-3">{menu}</h1>' not in body, path
         assert body.count('<h2 class="h4') + body.count("<h1") == 1, path
+
+
+def test_numbers_and_dates_follow_the_locale_in_the_console_messages(console: tuple[Settings, Flask]) -> None:
+    settings = console[0]
+    app = Flask(__name__)
+    Babel(app, locale_selector=lambda: "fr")
+    with app.test_request_context():
+        assert latency(0.28608400043594884) == "0,3" and latency(1234.4).replace("\u202f", " ") == "1 234"
+        assert latency(12.6) == "13" and latency(None) == ""
+    depot = integrations.create_integration(settings, "depot", "local", {"folder": str(settings.var_dir)}, {})
+    client = _french(console, "admin")
+    response = client.post(f"/integrations/{depot.id}/test", data={"csrf_token": csrf_token(client, "/integrations/")})
+    assert response.status_code == 302
+    page = client.get(f"/integrations/{depot.id}").get_data(as_text=True)
+    connected = re.search(r"Connecté en ([^ ]+) ms\.", page)
+    assert connected and re.fullmatch(r"\d+(,\d)?|\d{1,3}(\u202f\d{3})*", connected.group(1)), connected
+    dates = page.split('data-testid="last-test"')[1].split("</div>")[0]
+    shown = re.findall(r"\d\d/\d\d/\d{4} \d\d:\d\d", dates)
+    assert len(shown) == 3, dates  # last test, created, changed: one format
+    entry = list_audit(object_type="integration", action="test")[0][0]
+    assert re.fullmatch(r"ok in \d+\.\d ms: .*", entry.message or ""), entry.message
+
+
+def test_the_preview_counts_and_the_limits_are_formatted(console: tuple[Settings, Flask]) -> None:
+    build_small_catalog()
+    upsert_products([{"sku": f"X-{i}", "title": f"Produit {i}", "status": "active", "price": "2"} for i in range(1200)])
+    page = _french(console).get("/templates/edit/Standard CSV?preview=1").get_data(as_text=True)
+    assert re.search(r"des 1\u202f2\d\d produits sélectionnés", page), "thousands separator"
+    assert "Au plus 2\u202f000 caractères." in page
