@@ -121,6 +121,11 @@ def _probe_dict(view: IntegrationView, probe: ProbeView) -> dict[str, Any]:
 
 
 class IntegrationsView(ConsoleView):
+    def render(self, template: str, **kwargs: Any) -> str:
+        """Every integration page names the kinds in words (the code stays as a hint)."""
+        kwargs.setdefault("kind_labels", KIND_LABELS)
+        return str(super().render(template, **kwargs))
+
     @expose("/")
     def index(self) -> str:
         return self.render(

@@ -76,6 +76,23 @@ RULE_FIELD_LABELS: Mapping[str, Any] = {  # the names of the usual rules on well
     "gtin:ean": lazy_gettext("Valid EAN"),
 }
 
+WORKER_STATE_LABELS: Mapping[str, Any] = {  # an RQ worker's state (un worker: masculine in French)
+    "idle": lazy_pgettext("worker", "idle"),
+    "busy": lazy_pgettext("worker", "busy"),
+    "started": lazy_pgettext("worker", "started"),
+    "suspended": lazy_pgettext("worker", "suspended"),
+}
+FORMAT_LABELS: Mapping[str, Any] = {  # engine/formats/registry.py's format codes, as people know them
+    "csv": "CSV",
+    "xlsx": "Excel (XLSX)",
+    "json": "JSON",
+    "jsonl": "JSON Lines",
+    "google_xml": lazy_gettext("Google Shopping (XML)"),
+    "amazon_json": lazy_gettext("Amazon (JSON listings)"),
+    "amazon_flat_file": lazy_gettext("Amazon (flat file)"),
+    "odoo_csv": "Odoo (CSV)",
+}
+
 # schedules (engine/services/schedules.py): their policies, what started a run, and the notifications' events
 OVERLAP_LABELS: Mapping[str, Any] = {
     "skip": lazy_gettext("skip the new run"),
@@ -233,6 +250,8 @@ def init_app(app: Flask) -> None:
         event_label=lambda code: code_word(EVENT_LABELS, code),
         account_label=lambda code: code_word(ACCOUNT_LABELS, code),
         attempt_label=attempt_label,
+        worker_state_label=lambda code: code_word(WORKER_STATE_LABELS, code),
+        format_label=lambda code: code_word(FORMAT_LABELS, code),
         duration=duration,
         latency=latency,
     )

@@ -10,6 +10,8 @@ import re
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import Babel
+from redis import Redis
+from rq import Queue, Worker
 
 from admin.labels import duration, latency
 from engine.models import ExportJob, JobExclusion, JobWarning
@@ -17,7 +19,7 @@ from engine.services import integrations, schedules
 from engine.services.audit import list_audit
 from engine.services.catalog import upsert_products
 from engine.settings import Settings
-from tests.console_support import console_app, csrf_token, log_in
+from tests.console_support import console_app, csrf_token, log_in, make_users
 from tests.small_catalog import build_small_catalog
 from tests.test_console import finished_job
 
@@ -141,3 +143,43 @@ def test_the_preview_counts_and_the_limits_are_formatted(console: tuple[Settings
     page = _french(console).get("/templates/edit/Standard CSV?preview=1").get_data(as_text=True)
     assert re.search(r"des 1\u202f2\d\d produits sélectionnés", page), "thousands separator"
     assert "Au plus 2\u202f000 caractères." in page
+
+
+def test_codes_in_words_formats_integration_kinds_and_states_worker_states_and_the_role_refused(
+    sqlite_db: Settings, redis_url: str
+) -> None:
+    settings = sqlite_db.with_(redis_url=redis_url)
+    make_users()
+    build_small_catalog()
+    depot = integrations.create_integration(settings, "depot", "local", {"folder": str(settings.var_dir)}, {})
+    client = console_app(settings, admin_locale="fr").test_client()
+    log_in(client, "admin")
+    listed = client.get("/templates/").get_data(as_text=True)
+    assert '<option value="xlsx">Excel (XLSX)</option>' in listed
+    assert '<option value="amazon_flat_file">Amazon (fichier plat)</option>' in listed
+    assert 'data-format="google_xml">Google Shopping (XML) <code class="small text-muted">google_xml</code>' in listed
+    editor = client.get("/templates/edit/Standard CSV").get_data(as_text=True)
+    assert '<option value="csv" selected>CSV</option>' in editor and ">odoo_csv</option>" not in editor
+    form = client.get("/integrations/new?kind=sftp").get_data(as_text=True)
+    assert "Nouvelle intégration" in form and "· Serveur SFTP (SSH)" in form.split("</h2>")[0]
+    page = client.get(f"/integrations/{depot.id}").get_data(as_text=True)
+    assert 'data-status="active">en service<' in page
+    integrations_list = client.get("/integrations/").get_data(as_text=True)
+    assert (
+        'data-kind="local">Un dossier' in integrations_list and 'data-status="active">en service<' in integrations_list
+    )
+    redis = Redis.from_url(redis_url)
+    worker = Worker([Queue("exports", connection=redis)], connection=redis, name="idle-worker")
+    worker.register_birth()
+    try:
+        worker.set_state("idle")
+        queues = client.get("/queues/").get_data(as_text=True)
+        assert 'title="idle">inactif</span>' in queues
+    finally:
+        worker.register_death()
+    reader = console_app(settings, admin_locale="fr").test_client()
+    log_in(reader, "reader")
+    refused = reader.get("/integrations/new?kind=local")
+    assert refused.status_code == 403 and "il faut le rôle administrateur" in refused.get_data(as_text=True)
+    refused = reader.get("/schedules/new")
+    assert refused.status_code == 403 and "il faut le rôle gestionnaire" in refused.get_data(as_text=True)
