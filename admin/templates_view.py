@@ -340,7 +340,7 @@ class TemplatesView(ConsoleView):
         return self.render(
             "console/templates.html",
             templates=page,
-            platform=service.template_platform,
+            platforms=service.template_platforms([t.name for t in page]),
             formats=service.template_formats(),
             next_url=url_for(".index", after=page[-1].name) if more else "",
             first_url=url_for(".index") if after else "",

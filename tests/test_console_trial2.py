@@ -15,9 +15,10 @@ from rq import Queue, Worker
 
 from admin.labels import duration, latency
 from engine.models import ExportJob, JobExclusion, JobWarning
-from engine.services import integrations, schedules
+from engine.services import integrations, schedules, templates
 from engine.services.audit import list_audit
 from engine.services.catalog import upsert_products
+from engine.services.exports import resolve_request, run_inline
 from engine.settings import Settings
 from tests.console_support import console_app, csrf_token, log_in, make_users
 from tests.small_catalog import build_small_catalog
@@ -183,3 +184,20 @@ def test_codes_in_words_formats_integration_kinds_and_states_worker_states_and_t
     assert refused.status_code == 403 and "il faut le rôle administrateur" in refused.get_data(as_text=True)
     refused = reader.get("/schedules/new")
     assert refused.status_code == 403 and "il faut le rôle gestionnaire" in refused.get_data(as_text=True)
+
+
+def test_a_copy_of_price_and_stock_names_its_files_after_itself_and_a_copy_keeps_its_platform(
+    console: tuple[Settings, Flask],
+) -> None:
+    settings = console[0]
+    build_small_catalog()
+    templates.copy_template("Price & Stock", "Prix livrés")
+    templates.copy_template("Shopify Standard", "Mon Shopify")
+    view, _result = run_inline(resolve_request("Prix livrés"), settings, out_dir=settings.export_dir)
+    (artifact,) = ExportJob.get_by_id(view.id).artifacts
+    assert re.fullmatch(r"prix-livres-\d{8}-\d{6}\.csv", artifact.name), artifact.name
+    view, _result = run_inline(resolve_request("Price & Stock"), settings, out_dir=settings.export_dir)
+    assert ExportJob.get_by_id(view.id).artifacts.get().name.startswith("price-stock-")  # as before for the original
+    listed = _french(console).get("/templates/").get_data(as_text=True)
+    assert "<td>Shopify</td>" in listed.split('data-template="Mon Shopify"')[1].split("</tr>")[0]
+    assert "<td></td>" in listed.split('data-template="Prix livrés"')[1].split("</tr>")[0]
