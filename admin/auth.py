@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Length
 
 from admin.base import actor_of
 from admin.i18n import local_path, remember_time_zone
+from admin.labels import role_label
 from admin.security import FailedLoginLimiter
 from engine.catalog.models import utcnow
 from engine.errors import Unauthenticated
@@ -56,7 +57,7 @@ def init_login(manager: LoginManager) -> None:
 def require_role(role: str) -> None:
     """Abort with 403 unless the logged-in user has `role` or a higher one."""
     if not current_user.is_authenticated or not current_user.can(role):
-        abort(403, description=_("this needs the role %(role)s", role=role))
+        abort(403, description=_("this needs the role %(role)s", role=role_label(role)))
 
 
 def needs_role(role: str) -> Callable[[F], F]:

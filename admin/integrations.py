@@ -121,6 +121,11 @@ def _probe_dict(view: IntegrationView, probe: ProbeView) -> dict[str, Any]:
 
 
 class IntegrationsView(ConsoleView):
+    def render(self, template: str, **kwargs: Any) -> str:
+        """Every integration page names the kinds in words (the code stays as a hint)."""
+        kwargs.setdefault("kind_labels", KIND_LABELS)
+        return str(super().render(template, **kwargs))
+
     @expose("/")
     def index(self) -> str:
         return self.render(
@@ -213,7 +218,7 @@ class IntegrationsView(ConsoleView):
         view = get_integration_by_id(settings(), integration_id)
         probe = test_integration(settings(), view.name)
         session[PROBE_KEY] = _probe_dict(view, probe)
-        outcome = f"ok in {probe.latency_ms} ms" if probe.ok else "failed"
+        outcome = f"ok in {probe.latency_ms:.1f} ms" if probe.ok else "failed"
         audit.record(actor(), "test", "integration", view.name, message=f"{outcome}: {probe.message}"[:2000])
         return redirect(url_for(".detail", integration_id=view.id))
 

@@ -5,12 +5,15 @@ language."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, lazy_pgettext
+
+from admin.i18n import number
 
 STATUS_LABELS: Mapping[str, Any] = {  # of jobs and deliveries (feminine in French: une tâche, une livraison)
     "queued": lazy_pgettext("status", "queued"),
@@ -25,6 +28,10 @@ STATUS_LABELS: Mapping[str, Any] = {  # of jobs and deliveries (feminine in Fren
     "paused": lazy_pgettext("status", "paused"),
     "active": lazy_pgettext("status", "active"),
     "retrying": lazy_pgettext("status", "retrying"),  # a schedule's last run failed and waits for its retry
+}
+DELIVERY_STATUS_LABELS: Mapping[str, Any] = {  # a delivery (or a delivery job) that differs from a job's word
+    "succeeded": lazy_pgettext("delivery", "delivered"),
+    "running": lazy_pgettext("delivery", "sending"),
 }
 PRODUCT_STATUS_LABELS: Mapping[str, Any] = {  # engine.catalog.models.PRODUCT_STATUSES (un produit: masculine)
     "draft": lazy_pgettext("product", "draft"),
@@ -51,17 +58,39 @@ ROLE_LABELS: Mapping[str, Any] = {
     "manager": lazy_gettext("manager"),
     "admin": lazy_gettext("administrator"),
 }
-RULE_LABELS: Mapping[str, Any] = {  # exclusion rules (engine/pipeline/validate.py), code "kind:field"
-    "required": lazy_gettext("%(field)s is required"),
-    "max_length": lazy_gettext("%(field)s is too long"),
-    "min_length": lazy_gettext("%(field)s is too short"),
-    "positive": lazy_gettext("%(field)s must be greater than 0"),
-    "gtin": lazy_gettext("%(field)s must be a valid barcode (GTIN/EAN)"),
-    "enum": lazy_gettext("%(field)s is not one of the allowed values"),
-    "regex": lazy_gettext("%(field)s does not have the expected form"),
-    "min_count": lazy_gettext("too few %(field)s"),
-    "min_completeness": lazy_gettext("completeness too low"),
-    "image": lazy_gettext("image not usable"),
+RULE_LABELS: Mapping[str, Any] = {  # exclusion rules (engine/pipeline/validate.py, code "kind:field") by name
+    "required": lazy_gettext("Required field"),
+    "max_length": lazy_gettext("Maximum length"),
+    "min_length": lazy_gettext("Minimum length"),
+    "positive": lazy_gettext("Positive value"),
+    "gtin": lazy_gettext("Valid barcode"),
+    "enum": lazy_gettext("Allowed value"),
+    "regex": lazy_gettext("Expected form"),
+    "min_count": lazy_gettext("Minimum count"),
+    "min_completeness": lazy_gettext("Minimum completeness"),
+    "image": lazy_gettext("Usable image"),  # a warning's kind (engine/pipeline/image_step.py)
+}
+RULE_FIELD_LABELS: Mapping[str, Any] = {  # the names of the usual rules on well-known fields, more telling
+    "positive:price": lazy_gettext("Positive price"),
+    "positive:stock": lazy_gettext("Positive stock"),
+    "gtin:ean": lazy_gettext("Valid EAN"),
+}
+
+WORKER_STATE_LABELS: Mapping[str, Any] = {  # an RQ worker's state (un worker: masculine in French)
+    "idle": lazy_pgettext("worker", "idle"),
+    "busy": lazy_pgettext("worker", "busy"),
+    "started": lazy_pgettext("worker", "started"),
+    "suspended": lazy_pgettext("worker", "suspended"),
+}
+FORMAT_LABELS: Mapping[str, Any] = {  # engine/formats/registry.py's format codes, as people know them
+    "csv": "CSV",
+    "xlsx": "Excel (XLSX)",
+    "json": "JSON",
+    "jsonl": "JSON Lines",
+    "google_xml": lazy_gettext("Google Shopping (XML)"),
+    "amazon_json": lazy_gettext("Amazon (JSON listings)"),
+    "amazon_flat_file": lazy_gettext("Amazon (flat file)"),
+    "odoo_csv": "Odoo (CSV)",
 }
 
 # schedules (engine/services/schedules.py): their policies, what started a run, and the notifications' events
@@ -115,8 +144,10 @@ def attempt_label(attempt: int | None) -> str:
     return _("attempt %(n)s", n=attempt + 1)
 
 
-def status_label(code: str | None) -> str:
-    """The status in words ("succeeded" → "terminée"), an unknown code as it is."""
+def status_label(code: str | None, kind: str = "export") -> str:
+    """The status in words ("succeeded" → "terminée", of a delivery "livrée"), an unknown code as it is."""
+    if kind in {"deliver", "delivery"} and (code or "") in DELIVERY_STATUS_LABELS:
+        return str(DELIVERY_STATUS_LABELS[code or ""])
     return str(STATUS_LABELS.get(code or "", code or ""))
 
 
@@ -135,10 +166,33 @@ def role_label(code: str | None) -> str:
 
 
 def rule_label(code: str | None) -> str:
-    """An exclusion rule or warning kind in words: "positive:price" → "price doit être supérieur à 0"."""
-    kind, _colon, field = (code or "").partition(":")
-    label = RULE_LABELS.get(kind)
-    return str(label) % {"field": field or kind} if label is not None else code or ""
+    """An exclusion rule or warning kind by name: "positive:price" → "Prix positif", "required:title" → "Champ
+    requis" (the code, with its field, is shown beside it as a hint); an unknown code as it is."""
+    code = code or ""
+    label = RULE_FIELD_LABELS.get(code) or RULE_LABELS.get(code.partition(":")[0])
+    return str(label) if label is not None else code
+
+
+def duration(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """How long from `start` to `end` for people: "0,4 s", "12 s", "1 min 12 s", "2 h 05 min"; "" without both."""
+    if start is None or end is None:
+        return ""
+    seconds = max((end - start).total_seconds(), 0.0)
+    if seconds < 10:
+        return _("%(n)s s", n=number(seconds, 1))
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return _("%(h)s h %(m)s min", h=number(hours), m=f"{minutes:02d}")
+    if minutes:
+        return _("%(m)s min %(s)s s", m=minutes, s=secs)
+    return _("%(n)s s", n=secs)
+
+
+def latency(ms: float | None) -> str:
+    """A measured time in milliseconds, as precise as it is meaningful: "0,3", "12", "1 234" (the unit follows)."""
+    return "" if ms is None else number(ms, 1 if abs(ms) < 10 else 0)
 
 
 def requester(requested_by: str | None) -> str:
@@ -196,4 +250,8 @@ def init_app(app: Flask) -> None:
         event_label=lambda code: code_word(EVENT_LABELS, code),
         account_label=lambda code: code_word(ACCOUNT_LABELS, code),
         attempt_label=attempt_label,
+        worker_state_label=lambda code: code_word(WORKER_STATE_LABELS, code),
+        format_label=lambda code: code_word(FORMAT_LABELS, code),
+        duration=duration,
+        latency=latency,
     )

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from admin.auth import needs_role
 from admin.base import ConsoleView, actor
+from admin.i18n import number as format_number
 from engine.errors import InvalidRequest
 from engine.pipeline.spec import MAX_COLUMNS, MAX_STEPS_PER_COLUMN, ExportSpec
 from engine.services import audit
@@ -149,8 +150,8 @@ def form_of(view: TemplateView) -> EditorForm:
 
 
 def _too_long(length: int, limit: int) -> str:
-    return _("is %(length)s characters long (at most %(limit)s): shorten it", length=format(length, ","),
-             limit=format(limit, ","))  # fmt: skip
+    return _("is %(length)s characters long (at most %(limit)s): shorten it", length=format_number(length),
+             limit=format_number(limit))  # fmt: skip
 
 
 def form_from_request() -> tuple[EditorForm, dict[str, str]]:
@@ -339,7 +340,7 @@ class TemplatesView(ConsoleView):
         return self.render(
             "console/templates.html",
             templates=page,
-            platform=service.template_platform,
+            platforms=service.template_platforms([t.name for t in page]),
             formats=service.template_formats(),
             next_url=url_for(".index", after=page[-1].name) if more else "",
             first_url=url_for(".index") if after else "",

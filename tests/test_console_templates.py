@@ -97,7 +97,10 @@ def test_the_list_shows_every_template_with_its_format_platform_and_version(clie
     html = client.get("/templates/").get_data(as_text=True)
     for name in ("Standard CSV", "Shopify Standard", "Google Shopping", "Price &amp; Stock"):
         assert f'data-template="{name}"' in html
-    assert "Google Merchant Center" in html and "<code>google_xml</code>" in html
+    assert (
+        "Google Merchant Center" in html
+        and 'Google Shopping (XML) <code class="small text-muted">google_xml</code>' in html
+    )
     assert 'data-testid="copy"' not in html and 'data-testid="new-template"' not in html  # a reader
     log_in(client, "manager")
     html = client.get("/templates/").get_data(as_text=True)

@@ -95,10 +95,24 @@ def test_diff_and_restore_versions(db: Settings) -> None:
         svc.restore_template_version("Standard CSV", 1)
 
 
-def test_the_platform_of_a_predefined_template_comes_from_its_data_file() -> None:
+def test_the_platform_of_a_predefined_template_comes_from_its_data_file_and_a_copy_keeps_it(
+    sqlite_db: Settings,
+) -> None:
     assert svc.template_platform("Shopify Standard") == "Shopify"
     assert svc.template_platform("Google Shopping TSV") == "Google Merchant Center"
-    assert svc.template_platform("Standard CSV") == "" and svc.template_platform("Mine") == ""
+    assert svc.template_platform("Standard CSV") == ""
+    svc.copy_template("Shopify Standard", "Mon Shopify")
+    svc.copy_template("WooCommerce Standard", "Ma boutique")
+    svc.copy_template("Standard CSV", "Mine")
+    spec = svc.get_template("Mon Shopify").spec
+    spec["columns"][0]["header"] = "Titre modifié"  # edited since: the copy stays a Shopify file
+    svc.update_template("Mon Shopify", spec=spec)
+    svc.create_template("Fresh", svc.starter_spec("csv"))
+    names = ["Mon Shopify", "Ma boutique", "Mine", "Fresh", "Amazon Flat File", "Nope"]
+    assert svc.template_platforms(names) == {
+        "Mon Shopify": "Shopify", "Ma boutique": "WooCommerce", "Mine": "", "Fresh": "",
+        "Amazon Flat File": "Amazon", "Nope": "",
+    }  # fmt: skip
 
 
 def test_preview_of_an_unsaved_spec(db: Settings) -> None:

@@ -254,20 +254,52 @@ def create_blank_template(name: str, format: str, description: str = "") -> Temp
 _DATA_TEMPLATES = Path(__file__).resolve().parent.parent / "data" / "templates"
 
 
+Fingerprint = tuple[str, str, tuple[str, ...]]
+
+
+def _fingerprint(spec: Mapping[str, Any]) -> Fingerprint:
+    """What makes a spec a platform's file: its format, its row mode and its column headers (in order)."""
+    columns = spec.get("columns") or []
+    headers = tuple(str(c.get("header", "")) for c in columns if isinstance(c, Mapping))
+    return str(spec.get("format") or ""), str(spec.get("rows") or "product"), headers
+
+
 @functools.cache
-def _platforms() -> dict[str, str]:
-    found: dict[str, str] = {}
+def _platform_data() -> tuple[dict[str, str], dict[Fingerprint, str]]:
+    """The platforms of the predefined templates (data files), by template name and by spec fingerprint."""
+    by_name: dict[str, str] = {}
+    by_print: dict[Fingerprint, str] = {}
     for path in sorted(_DATA_TEMPLATES.glob("*.json")):
         data = orjson.loads(path.read_bytes())
         if data.get("platform"):
-            found[str(data["name"])] = str(data["platform"])
+            by_name[str(data["name"])] = str(data["platform"])
+            by_print[_fingerprint(data["spec"])] = str(data["platform"])
+    return by_name, by_print
+
+
+def template_platforms(names: list[str]) -> dict[str, str]:
+    """The platform each template is made for ("" for the generic ones and for templates of one's own): a
+    predefined template's from its data file; another's from its first version, when that was a platform
+    template's spec (a copy: same format, row mode and headers), so a copy keeps its platform whatever it is
+    named and however it is edited since. One query for all `names` (a page of the list)."""
+    by_name, by_print = _platform_data()
+    found = {name: by_name.get(name, "") for name in names}
+    others = [name for name in names if name not in by_name]
+    if others:
+        first = (
+            TemplateVersion.select(Template.name, TemplateVersion.spec)
+            .join(Template)
+            .where(Template.name.in_(others) & (TemplateVersion.version == 1))
+            .tuples()
+        )
+        for name, spec in first:
+            found[name] = by_print.get(_fingerprint(spec), "") if isinstance(spec, Mapping) else ""
     return found
 
 
 def template_platform(name: str) -> str:
-    """The platform a predefined template is made for, from its data file ("" for the generic ones and for own
-    templates)."""
-    return _platforms().get(name, "")
+    """The platform of one template (see template_platforms)."""
+    return template_platforms([name])[name]
 
 
 def source_fields() -> list[str]:
