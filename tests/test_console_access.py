@@ -68,6 +68,8 @@ def sample_value(spec: FieldSpec) -> Any:
         return spec.choices[0]
     if spec.kind == "text_list":
         return "ops@example.com\nbuyer@example.com"
+    if spec.name == "folder":
+        return "/srv/value-of-folder"  # a local folder must be absolute
     return f"value-of-{spec.name}"
 
 
@@ -260,6 +262,24 @@ def test_a_refused_form_shows_the_error_beside_its_field_and_saves_nothing(clien
     form["settings.port"] = "abc"
     assert "must be an integer" in client.post("/integrations/new", data=form).get_data(as_text=True)
     assert client.post("/integrations/new", data={**form, "kind": "gopher"}).status_code == 400
+
+
+def test_a_relative_local_folder_is_refused_on_save_beside_the_folder(
+    client: FlaskClient, console: tuple[Settings, Flask], tmp_path: Path
+) -> None:
+    token = as_user(client, "admin")
+    form = {"csrf_token": token, "kind": "local", "name": "depot-relatif", "settings.folder": "tmp/relatif"}
+    response = client.post("/integrations/new", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and Integration.select().count() == 0
+    assert re.search(r'data-error-for="settings\.folder">must be an absolute path, got &#39;tmp/relatif&#39;<', page)
+    assert 'value="depot-relatif"' in page and 'value="tmp/relatif"' in page  # what was typed is kept
+    assert client.post("/integrations/new", data={**form, "settings.folder": str(tmp_path)}).status_code == 302
+    integration_id = get_integration(console[0], "depot-relatif").id
+    edit = {"csrf_token": token, "name": "depot-relatif", "settings.folder": "../ailleurs"}
+    refused = client.post(f"/integrations/{integration_id}/edit", data=edit)
+    assert refused.status_code == 400 and 'data-error-for="settings.folder"' in refused.get_data(as_text=True)
+    assert get_integration(console[0], "depot-relatif").settings["folder"] == str(tmp_path)
 
 
 def test_sftp_test_shows_the_fingerprint_and_an_admin_trusts_the_key_shown(
