@@ -1,5 +1,6 @@
 """API keys of the gRPC API (admins only): the list (prefix, name, role, created, last used, revoked), creating one
-(its plaintext shown once, on the answer to the creation, never again), revoking one."""
+(its plaintext shown once, on the answer to the creation, never again; the form sent again creates nothing: see
+admin/once.py), revoking one."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from admin.auth import needs_role
 from admin.base import AdminOnlyView, actor
+from admin.once import FIELD, first_use, new_token
 from engine.errors import InvalidRequest
 from engine.models import API_KEY_ROLES
 from engine.services import audit
@@ -30,12 +32,28 @@ def no_store(page: str, status: int = 200) -> Response:
     return Response(page, status=status, mimetype="text/html", headers={"Cache-Control": "no-store"})
 
 
+def sent_again(already: str) -> Response | None:
+    """None when the form's one-time token is fresh (go on and create); otherwise the answer, which creates nothing:
+    back to the list with `already` when the form was sent a second time (a reload of the page that showed the
+    secret), or a refusal when it carries no token (a page from before tokens, a hand-made request)."""
+    fresh = first_use(request.form.get(FIELD))
+    if fresh:
+        return None
+    if fresh is None:
+        flash(_("This form could not be checked (it comes from an old page): nothing was done. Send it again from "
+                "this page."), "error")  # fmt: skip
+        return redirect(url_for(".index"), 303)
+    flash(already, "info")
+    return redirect(url_for(".index"), 303)
+
+
 class ApiKeysView(AdminOnlyView):
     def _page(self, *, new_key: str = "", created: ApiKeyView | None = None, error: str = "", name: str = "") -> str:
         return self.render(
             "console/apikeys.html",
             keys=list_api_keys(),
             roles=API_KEY_ROLES,
+            once=new_token,
             new_key=new_key,
             created=created,
             error=error,
@@ -49,6 +67,10 @@ class ApiKeysView(AdminOnlyView):
     @expose("/", methods=["POST"])
     @needs_role("admin")
     def create(self) -> Response:
+        again = sent_again(_("This API key was already created and shown once: it is listed below by its prefix. "
+                             "Nothing new was created."))  # fmt: skip
+        if again:
+            return again
         name = request.form.get("name", "")
         try:
             key, view = create_api_key(name, request.form.get("role", ""))

@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
+from flask_babel import lazy_gettext, ngettext
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
@@ -94,14 +94,20 @@ def login() -> str | Response:
         address = request.remote_addr or "unknown"
         wait = login_limiter.retry_after(address)
         if wait:
-            error = _("too many failed logins from your address: try again in %(n)s minute(s)", n=max(1, wait // 60))
+            error = ngettext("too many failed logins from your address: try again in %(num)s minute",
+                             "too many failed logins from your address: try again in %(num)s minutes",
+                             max(1, wait // 60))  # fmt: skip
         else:
             try:
                 view = users.authenticate_user(form.username.data or "", form.password.data or "")
             except users.AccountLocked as exc:
                 login_limiter.failed(address)
                 minutes = max(1, round((exc.until - utcnow()).total_seconds() / 60))
-                error = _("too many failed logins: this account is locked for %(n)s more minute(s)", n=minutes)
+                error = ngettext(
+                    "too many failed logins: this account is locked for %(num)s more minute",
+                    "too many failed logins: this account is locked for %(num)s more minutes",
+                    minutes,
+                )
             except Unauthenticated:
                 login_limiter.failed(address)
                 error = _("wrong username or password")

@@ -62,9 +62,9 @@ def _back() -> str | None:
 
 
 def megabytes(size: int) -> str:
-    """A size limit in whole megabytes when it is one (2 MB), else in kilobytes."""
+    """A size limit in whole megabytes when it is one (2 MB, "2 Mo" in French), else in kilobytes."""
     mib = 1024 * 1024
-    return f"{size // mib} MB" if size % mib == 0 else f"{max(1, size // 1024)} KB"
+    return _("%(n)s MB", n=size // mib) if size % mib == 0 else _("%(n)s kB", n=max(1, size // 1024))
 
 
 def http_message(exc: HTTPException) -> str:

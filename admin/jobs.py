@@ -16,6 +16,7 @@ import orjson
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin.auth import needs_role
@@ -280,5 +281,5 @@ class JobsView(ConsoleView):
         started = redeliver(settings(), job_id)
         after = [_delivery_summary(d) for d in started]
         audit.record(actor(), "retry", "job", str(job_id), before=before, after=after, message="redeliver the failed")
-        flash(_("%(n)s deliveries sent again.", n=len(started)), "success")
+        flash(ngettext("%(num)s delivery sent again.", "%(num)s deliveries sent again.", len(started)), "success")
         return redirect(url_for(".detail", job_id=job_id))

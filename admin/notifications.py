@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -56,6 +57,6 @@ class NotificationsView(ConsoleView):
         if not all(value.isdigit() and len(value) < 12 for value in raw):
             raise InvalidRequest(_("not a notification number"), "id")
         changed = mark_read([int(v) for v in raw], everything=everything)
-        flash(_("%(n)s notification(s) marked read.", n=changed), "info")
+        flash(ngettext("%(num)s notification marked read.", "%(num)s notifications marked read.", changed), "info")
         back = request.form.get("next") or ""
         return redirect(back if back.startswith("/notifications") else url_for(".index"))

@@ -31,6 +31,10 @@ from engine.services.views import TemplateView, TransformInfoView
 PAGE_SIZE = 50
 PREVIEW_ROWS = 20
 MAX_SECTION_CHARS = 256 * 1024  # one JSON section as typed (the whole spec's own bound is the same)
+# The editor's text fields' bounds, read by form_from_request and given to the page as the inputs' maxlength, so a
+# browser stops a paste at the bound instead of sending it (every other text input is bounded by MAX_SECTION_CHARS).
+TEXT_LIMITS = {"name": service.NAME_LIMIT, "description": service.DESCRIPTION_LIMIT, "format": 64, "rows": 64,
+               "file_name": 2000, "sink": 64, "on": 1000, "step": 64}  # fmt: skip
 JSON_SECTIONS = ("selection", "options", "rules", "images", "deliveries", "mappings", "notifications")
 SECTION_DEFAULTS: dict[str, Any] = {"selection": {}, "options": {}, "rules": [], "images": {}, "deliveries": [],
                                     "mappings": {}, "notifications": None}  # fmt: skip
@@ -185,7 +189,7 @@ def form_from_request() -> tuple[EditorForm, dict[str, str]]:
         steps = []
         for number in range(min(int(step_count), MAX_STEPS_PER_COLUMN)):
             step_where = f"{where}.transforms[{number + 1}]"
-            name = text(f"{prefix}s{number}-name", 64, step_where)
+            name = text(f"{prefix}s{number}-name", TEXT_LIMITS["step"], step_where)
             known = vocabulary.get(name)
             args = {}
             for arg in known.args if known else ():
@@ -196,10 +200,13 @@ def form_from_request() -> tuple[EditorForm, dict[str, str]]:
         kind = request.form.get(prefix + "kind", "source")
         header, value = text(prefix + "header", where=f"{where}.header"), text(prefix + "value", where=f"{where}.value")
         kind = kind if kind in COLUMN_KINDS else "source"
-        columns.append(ColumnForm(key, header, kind, value, text(prefix + "on", 1000, f"{where}.on"), steps))
+        on = text(prefix + "on", TEXT_LIMITS["on"], f"{where}.on")
+        columns.append(ColumnForm(key, header, kind, value, on, steps))
     form = EditorForm(
-        text("name", service.NAME_LIMIT), text("description", service.DESCRIPTION_LIMIT), text("format", 64),
-        text("rows", 64), text("file_name", 2000), request.form.get("delta") == "on", text("sink", 64),
+        text("name", TEXT_LIMITS["name"]), text("description", TEXT_LIMITS["description"]),
+        text("format", TEXT_LIMITS["format"]), text("rows", TEXT_LIMITS["rows"]),
+        text("file_name", TEXT_LIMITS["file_name"]), request.form.get("delta") == "on",
+        text("sink", TEXT_LIMITS["sink"]),
         {name: text(name) for name in JSON_SECTIONS}, columns,
     )  # fmt: skip
     return form, problems
@@ -457,6 +464,7 @@ class TemplatesView(ConsoleView):
             row_modes=service.row_modes(),
             row_mode_label=row_mode_label,
             description_limit=service.DESCRIPTION_LIMIT,
+            limits={**TEXT_LIMITS, "text": MAX_SECTION_CHARS},
             type_hint=type_hint,
             sections=JSON_SECTIONS,
             section_labels=SECTION_LABELS,

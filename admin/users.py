@@ -1,5 +1,6 @@
 """Console users (admins only): the list, creating one (a password generated and shown once, or set), changing a
-role, disabling and enabling, resetting a password (shown once). The service keeps at least one active admin."""
+role, disabling and enabling, resetting a password (shown once; a creation or a reset sent again by a reload does
+nothing: see admin/once.py). The service keeps at least one active admin."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from werkzeug.wrappers import Response
 
-from admin.apikeys import no_store
+from admin.apikeys import no_store, sent_again
 from admin.auth import needs_role
 from admin.base import AdminOnlyView, actor
 from admin.engine_text import engine_text
+from admin.once import new_token
 from engine.errors import InvalidRequest, InvalidState
 from engine.models import ROLES
 from engine.services import audit
@@ -33,7 +35,13 @@ class UsersView(AdminOnlyView):
         self, *, shown: tuple[str, str] | None = None, error: str = "", sent: dict[str, str] | None = None
     ) -> str:
         return self.render(
-            "console/users.html", users=list_users(), roles=ROLES, shown=shown, error=error, sent=sent or {}
+            "console/users.html",
+            users=list_users(),
+            roles=ROLES,
+            shown=shown,
+            error=error,
+            sent=sent or {},
+            once=new_token,
         )
 
     @expose("/")
@@ -43,6 +51,10 @@ class UsersView(AdminOnlyView):
     @expose("/", methods=["POST"])
     @needs_role("admin")
     def create(self) -> Response:
+        again = sent_again(_("This user was already created (a generated password is shown once): nothing new was "
+                             "created."))  # fmt: skip
+        if again:
+            return again
         username, role = request.form.get("username", ""), request.form.get("role", "")
         typed = request.form.get("password") or None
         try:
@@ -98,6 +110,9 @@ class UsersView(AdminOnlyView):
     @expose("/<username>/password", methods=["POST"])
     @needs_role("admin")
     def reset_password(self, username: str) -> Response:
+        again = sent_again(_("This password was already reset and shown once: it was not reset again."))
+        if again:
+            return again
         password, user = set_password(username)
         audit.record(actor(), "update", "user", user.username, message="password reset")
         return no_store(self._page(shown=(user.username, password)))

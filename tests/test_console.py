@@ -62,7 +62,7 @@ def test_a_wrong_password_says_so_and_repeated_failures_lock_the_account(client:
     assert "wrong username or password" in response.get_data(as_text=True)
     for _ in range(MAX_FAILED_LOGINS - 1):
         response = log_in(client, "manager", "not the password")
-    assert "locked for 15 more minute(s)" in response.get_data(as_text=True)
+    assert "locked for 15 more minutes" in response.get_data(as_text=True)
     locked = log_in(client, "manager", PASSWORD)  # even the right password is refused while locked
     assert "too many failed logins" in locked.get_data(as_text=True)
     assert client.get("/").status_code == 302

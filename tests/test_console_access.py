@@ -53,6 +53,11 @@ def as_user(client: FlaskClient, username: str) -> str:
     return csrf_token(client, "/")
 
 
+def once() -> str:
+    """A fresh one-time token, as the forms that show a secret once carry (admin/once.py)."""
+    return secrets.token_urlsafe(16)
+
+
 def sample_value(spec: FieldSpec) -> Any:
     """A valid form value for a setting, whatever its kind."""
     if spec.kind == "int":
@@ -63,6 +68,8 @@ def sample_value(spec: FieldSpec) -> Any:
         return spec.choices[0]
     if spec.kind == "text_list":
         return "ops@example.com\nbuyer@example.com"
+    if spec.name == "folder":
+        return "/srv/value-of-folder"  # a local folder must be absolute
     return f"value-of-{spec.name}"
 
 
@@ -257,6 +264,24 @@ def test_a_refused_form_shows_the_error_beside_its_field_and_saves_nothing(clien
     assert client.post("/integrations/new", data={**form, "kind": "gopher"}).status_code == 400
 
 
+def test_a_relative_local_folder_is_refused_on_save_beside_the_folder(
+    client: FlaskClient, console: tuple[Settings, Flask], tmp_path: Path
+) -> None:
+    token = as_user(client, "admin")
+    form = {"csrf_token": token, "kind": "local", "name": "depot-relatif", "settings.folder": "tmp/relatif"}
+    response = client.post("/integrations/new", data=form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400 and Integration.select().count() == 0
+    assert re.search(r'data-error-for="settings\.folder">must be an absolute path, got &#39;tmp/relatif&#39;<', page)
+    assert 'value="depot-relatif"' in page and 'value="tmp/relatif"' in page  # what was typed is kept
+    assert client.post("/integrations/new", data={**form, "settings.folder": str(tmp_path)}).status_code == 302
+    integration_id = get_integration(console[0], "depot-relatif").id
+    edit = {"csrf_token": token, "name": "depot-relatif", "settings.folder": "../ailleurs"}
+    refused = client.post(f"/integrations/{integration_id}/edit", data=edit)
+    assert refused.status_code == 400 and 'data-error-for="settings.folder"' in refused.get_data(as_text=True)
+    assert get_integration(console[0], "depot-relatif").settings["folder"] == str(tmp_path)
+
+
 def test_sftp_test_shows_the_fingerprint_and_an_admin_trusts_the_key_shown(
     client: FlaskClient, console: tuple[Settings, Flask], tmp_path: Path
 ) -> None:
@@ -378,13 +403,13 @@ def test_admin_pages_are_hidden_and_refused_for_other_roles(
 
 def test_an_api_key_is_shown_once_then_listed_by_prefix_and_revoked(client: FlaskClient) -> None:
     token = as_user(client, "admin")
-    response = client.post("/api-keys/", data={"csrf_token": token, "name": "odoo", "role": "manager"})
+    response = client.post("/api-keys/", data={"csrf_token": token, "once": once(), "name": "odoo", "role": "manager"})
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     key = re.search(r'data-role="new-key">(pmx_[^<]+)<', response.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
     assert authenticate(key).role == "manager"
     listing = client.get("/api-keys/").get_data(as_text=True)
     assert key not in listing and key.split("_")[1] in listing and "odoo" in listing
-    bad = client.post("/api-keys/", data={"csrf_token": token, "name": "", "role": "manager"})
+    bad = client.post("/api-keys/", data={"csrf_token": token, "once": once(), "name": "", "role": "manager"})
     assert bad.status_code == 400 and "name: must be 1 to 128 characters" in bad.get_data(as_text=True)
     key_id = authenticate(key).id
     assert client.post(f"/api-keys/{key_id}/revoke", data={"csrf_token": token}).status_code == 302
@@ -397,28 +422,68 @@ def test_an_api_key_is_shown_once_then_listed_by_prefix_and_revoked(client: Flas
 
 def test_users_created_with_a_password_shown_once_roles_disable_and_reset(client: FlaskClient) -> None:
     token = as_user(client, "admin")
-    response = client.post("/users/", data={"csrf_token": token, "username": "camille", "role": "manager"})
+    response = client.post(
+        "/users/", data={"csrf_token": token, "once": once(), "username": "camille", "role": "manager"}
+    )
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     password = re.search(r'data-role="new-password">([^<]+)<', response.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
     assert authenticate_user("camille", password).role == "manager"
     assert password not in client.get("/users/").get_data(as_text=True)
-    typed = {"csrf_token": token, "username": "dominique", "role": "reader", "password": "a typed password 1"}
+    typed = {
+        "csrf_token": token,
+        "once": once(),
+        "username": "dominique",
+        "role": "reader",
+        "password": "a typed password 1",
+    }
     assert client.post("/users/", data=typed).status_code == 302
     assert authenticate_user("dominique", "a typed password 1").role == "reader"
-    assert client.post("/users/", data={**typed, "password": "short"}).status_code == 400
+    assert client.post("/users/", data={**typed, "once": once(), "password": "short"}).status_code == 400
 
     assert client.post("/users/camille/role", data={"csrf_token": token, "role": "admin"}).status_code == 302
     assert get_user("camille").role == "admin"
     assert client.post("/users/camille/disable", data={"csrf_token": token}).status_code == 302
     assert get_user("camille").disabled_at is not None
     assert client.post("/users/camille/enable", data={"csrf_token": token}).status_code == 302
-    reset = client.post("/users/camille/password", data={"csrf_token": token})
+    reset = client.post("/users/camille/password", data={"csrf_token": token, "once": once()})
     new_password = re.search(r'data-role="new-password">([^<]+)<', reset.get_data(as_text=True)).group(1)  # type: ignore[union-attr]
     assert new_password != password and authenticate_user("camille", new_password)
     entries = list_audit(object_type="user", action="update")[0]
     assert entries[0].message == "password reset"
     assert entries[-1].before["role"] == "manager" and entries[-1].after["role"] == "admin"
     assert all(password not in f"{e.before}{e.after}{e.message}" for e in entries)
+
+
+def test_a_form_that_shows_a_secret_sent_again_creates_nothing(client: FlaskClient) -> None:
+    """A reload of the page that showed a new key or password sends the same form again: its one-time token is
+    used already, so nothing is created and the list says so. A form without a token is refused."""
+    token = as_user(client, "admin")
+    page = client.get("/api-keys/").get_data(as_text=True)
+    form_token = re.search(r'name="once" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": token, "once": form_token, "name": "cle-reload", "role": "reader"}
+    first = client.post("/api-keys/", data=form)
+    assert first.status_code == 200 and 'data-role="new-key"' in first.get_data(as_text=True)
+    again = client.post("/api-keys/", data=form)
+    assert again.status_code == 303 and again.headers["Location"] == "/api-keys/"
+    listing = client.get("/api-keys/").get_data(as_text=True)
+    assert "already created and shown once" in listing and listing.count("<td>cle-reload</td>") == 1
+    assert len(list_audit(object_type="api_key")[0]) == 1
+    stale = client.post("/api-keys/", data={"csrf_token": token, "name": "no-token", "role": "reader"})
+    assert stale.status_code == 303 and "no-token" not in client.get("/api-keys/").get_data(as_text=True)
+
+    user_form = {"csrf_token": token, "once": once(), "username": "camille", "role": "manager"}
+    assert client.post("/users/", data=user_form).status_code == 200
+    assert client.post("/users/", data=user_form).status_code == 303
+    assert "already created" in client.get("/users/").get_data(as_text=True)
+    assert len(list_audit(object_type="user", action="create")[0]) == 1  # not a second try refused as a duplicate
+    reset_form = {"csrf_token": token, "once": once()}
+    shown = client.post("/users/camille/password", data=reset_form).get_data(as_text=True)
+    password = re.search(r'data-role="new-password">([^<]+)<', shown).group(1)  # type: ignore[union-attr]
+    assert client.post("/users/camille/password", data=reset_form).status_code == 303
+    assert authenticate_user("camille", password)  # the password shown still works: no second reset
+    assert len(list_audit(object_type="user", action="update")[0]) == 1
+    assert client.post("/users/camille/password", data={"csrf_token": token}).status_code == 303
+    assert authenticate_user("camille", password) and "old page" in client.get("/users/").get_data(as_text=True)
 
 
 def test_the_last_active_admin_cannot_be_demoted_or_disabled(client: FlaskClient) -> None:
@@ -447,7 +512,7 @@ def test_the_audit_log_filters_pages_and_shows_each_change(
     edit = {"csrf_token": token, "name": "hook", "settings.url": "https://example.com/b"}
     client.post(f"/integrations/{integration_id}/edit", data=edit)
     for number in range(60):
-        client.post("/api-keys/", data={"csrf_token": token, "name": f"key {number}", "role": "reader"})
+        client.post("/api-keys/", data={"csrf_token": token, "once": once(), "name": f"key {number}", "role": "reader"})
     page = client.get("/audit/?kind=integration&action=update").get_data(as_text=True)
     assert page.count("data-audit-id=") == 1
     assert re.search(r'data-key="settings\.url">.*?https://example.com/a.*?https://example.com/b', page, re.S)

@@ -115,3 +115,31 @@ def test_long_names_wrap_in_the_lists(client: FlaskClient) -> None:
     assert '<h2 class="h4 mb-0 mr-2 long-name">' + "N" * 128 in client.get("/templates/edit/" + "N" * 128).get_data(
         as_text=True
     )
+
+
+def test_every_text_input_of_the_editor_carries_the_bound_the_save_checks(client: FlaskClient) -> None:
+    """A 10 MB paste into Description must not reach the server (a 413 page would lose every edit): the browser
+    stops it at the input's maxlength, which is the service's own limit, and so for every text input."""
+    from html.parser import HTMLParser
+
+    from admin.templates_view import MAX_SECTION_CHARS
+
+    copy_as_manager(client)
+    post_editor(client, "Mine", editor_fields(client, "Mine"), "add")  # a step-less column more; steps below
+    fields = change(editor_fields(client, "Mine"), "c0-steps", "1")
+    page = post_editor(client, "Mine", [*fields, ("c0-s0-name", "truncate")], "preview").get_data(as_text=True)
+    bounds: dict[str, str | None] = {}
+
+    class Inputs(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found = dict(attrs)
+            if tag == "textarea" or (tag == "input" and found.get("type", "text") in ("text", None)):
+                bounds[found.get("name") or ""] = found.get("maxlength")
+
+    Inputs().feed(page)
+    assert bounds["description"] == str(svc.DESCRIPTION_LIMIT) == "2000"
+    assert bounds["name"] == str(svc.NAME_LIMIT) and bounds["file_name"] == "2000"
+    assert bounds["c0-header"] == bounds["c0-value"] == bounds["deliveries"] == str(MAX_SECTION_CHARS)
+    assert any(name.startswith("c0-s0-a-") for name in bounds), "the step's arguments are in the form"
+    editor = {name: bound for name, bound in bounds.items() if name and not name.startswith(("q", "search"))}
+    assert all(bound and bound.isdigit() for bound in editor.values()), editor

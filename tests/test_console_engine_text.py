@@ -278,7 +278,7 @@ def test_http_error_pages_speak_french(french_console) -> None:
     token = csrf_token(client, "/jobs/")
     too_big = client.post("/jobs/run", data={"csrf_token": token, "template": "x" * (3 * 1024 * 1024)})
     assert too_big.status_code == 413
-    assert "(au plus 2 MB)" in error_text(too_big.get_data(as_text=True))
+    assert "(au plus 2 Mo)" in error_text(too_big.get_data(as_text=True))
 
 
 def test_a_refused_action_is_a_french_flash_on_the_page_it_came_from(french_console, tmp_path) -> None:

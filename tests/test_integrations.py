@@ -66,6 +66,18 @@ def test_values_are_validated_naming_the_field(sqlite_db: Settings) -> None:
         svc.create_integration(sqlite_db, "s3", "gopher", {}, {})
 
 
+def test_a_kinds_own_settings_check_runs_on_create_and_update(sqlite_db: Settings, tmp_path: Path) -> None:
+    """The local kind's check_settings (an absolute folder) refuses on save, naming settings.folder, not only when
+    the integration is first tested or used."""
+    with pytest.raises(InvalidRequest, match=r"^settings\.folder: must be an absolute path, got 'tmp/relatif'$"):
+        svc.create_integration(sqlite_db, "depot", "local", {"folder": "tmp/relatif"}, {})
+    assert Integration.select().count() == 0
+    svc.create_integration(sqlite_db, "depot", "local", {"folder": str(tmp_path)}, {})
+    with pytest.raises(InvalidRequest, match=r"^settings\.folder: must be an absolute path"):
+        svc.update_integration(sqlite_db, "depot", {"folder": "relatif"})
+    assert svc.get_integration(sqlite_db, "depot").settings["folder"] == str(tmp_path)
+
+
 def test_crud_keeps_secrets_write_only(sqlite_db: Settings) -> None:
     created = svc.create_integration(
         sqlite_db, "feeds", "s3", {"bucket": "b", "path_style": "false"}, {"secret_access_key": "s3cr3t-value"}

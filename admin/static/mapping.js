@@ -6,6 +6,7 @@
   if (!form) { return; }
   var vocabulary = JSON.parse(form.getAttribute("data-vocabulary") || "{}");
   var defaultLabel = form.getAttribute("data-default-label") || "default";
+  var argLimit = parseInt(form.getAttribute("data-arg-limit") || "0", 10);  // the bound the save checks
 
   function argInput(prefix, arg) {
     var id = prefix + "a-" + arg.name;
@@ -25,6 +26,7 @@
       input = document.createElement("input");
       input.placeholder = arg.hint || arg.types.join(" | ");
     }
+    if (argLimit > 0 && input.tagName !== "SELECT") { input.maxLength = argLimit; }
     input.id = id;
     input.name = id;
     input.className = "form-control form-control-sm";

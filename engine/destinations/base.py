@@ -74,6 +74,11 @@ class Destination(Protocol):
     when it reads every file it sends through a check of its size and SHA-256 against the DeliveryFile before the
     file gets its final name (FatalError "changed since the export wrote it" otherwise): the core then reads each
     file once, for the upload, instead of hashing it beforehand too.
+
+    A kind may also have a classmethod `check_settings(settings: Mapping[str, Any]) -> None` for what its
+    FieldSpecs cannot say (a local folder must be absolute): it gets the settings already checked against the fields
+    and raises InvalidRequest naming the setting. The core calls it whenever an integration is created or updated,
+    so a bad value is refused on save, beside its field, not at the first test or delivery.
     """
 
     kind: ClassVar[str]  # "local", "s3", "ftp", "ftps", "sftp", "smtp", "webhook"

@@ -27,11 +27,17 @@ class LocalFolderDestination:
         FieldSpec("folder", required=True, max_length=1024, help="Absolute path of the folder the files go into"),
     )
 
-    def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str], options: DestinationOptions) -> None:
-        folder = str(setting(settings, self.fields[0]))
+    @classmethod
+    def check_settings(cls, settings: Mapping[str, Any]) -> None:
+        """What the field's spec cannot say: the folder is an absolute path (a relative one would depend on the
+        directory each worker was started in). Checked when an integration is saved, and again on use."""
+        folder = str(setting(settings, cls.fields[0]))
         if not os.path.isabs(folder):
             raise InvalidRequest(f"must be an absolute path, got {folder!r}", "folder")
-        self.folder = Path(folder)
+
+    def __init__(self, settings: Mapping[str, Any], secrets: Mapping[str, str], options: DestinationOptions) -> None:
+        self.check_settings(settings)
+        self.folder = Path(str(setting(settings, self.fields[0])))
         self.options = options
 
     def _error(self, exc: OSError, what: str) -> Exception:

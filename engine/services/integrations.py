@@ -108,6 +108,21 @@ def validate_values(
     return clean_settings, clean_secrets
 
 
+def _checked_values(
+    destination: type[Destination], settings: Mapping[str, Any], secrets: Mapping[str, str]
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """validate_values, then the kind's own `check_settings` when it has one (see Destination), its error naming
+    `settings.X` like the others: used by create and update, so every kind's rules apply on save."""
+    clean, clean_secrets = validate_values(destination.fields, settings, secrets)
+    check = getattr(destination, "check_settings", None)
+    if check is not None:
+        try:
+            check(clean)
+        except InvalidRequest as exc:
+            raise InvalidRequest(exc.reason, f"settings.{exc.field}" if exc.field else None) from None
+    return clean, clean_secrets
+
+
 def integration_kinds() -> tuple[str, ...]:
     """The kinds an integration can have (the destination registry's names), sorted."""
     return tuple(sorted(DESTINATIONS))
@@ -149,7 +164,7 @@ def create_integration(
     """A new integration; InvalidRequest names the field at fault, InvalidRequest on a name already taken."""
     name = _check_name(name)
     destination = get_destination(kind)
-    clean, clean_secrets = validate_values(destination.fields, values, secrets)
+    clean, clean_secrets = _checked_values(destination, values, secrets)
     token = secret_box(settings).encrypt(clean_secrets) if clean_secrets else None
     try:
         with current_database().atomic():
@@ -175,7 +190,7 @@ def update_integration(
     merged_secrets = {**box.decrypt(row.secrets), **(secrets or {})}
     merged = {k: v for k, v in merged.items() if v is not None and v != ""}
     merged_secrets = {k: v for k, v in merged_secrets.items() if v}
-    clean, clean_secrets = validate_values(get_destination(row.kind).fields, merged, merged_secrets)
+    clean, clean_secrets = _checked_values(get_destination(row.kind), merged, merged_secrets)
     new_name = _check_name(rename) if rename is not None else row.name
     token = box.encrypt(clean_secrets) if clean_secrets else None
     try:
