@@ -29,6 +29,8 @@ def N_(message: str) -> str:  # the conventional name pybabel extracts
 EXACT: frozenset[str] = frozenset(
     {
         N_("wrong username or password"),
+        N_("redeliver the failed"),
+        N_("password reset"),
         # users and API keys
         N_("1 to 64 letters, digits or . _ @ + - (starting with a letter or digit)"),
         N_("must be 1 to 128 characters"),
@@ -121,6 +123,15 @@ def _p(regex: str, msgid: str) -> tuple[re.Pattern[str], str]:
 
 
 PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    # the console's own notes in the audit log (stored in English, like every audit entry)
+    _p(r"export of (?P<name>.+)", N_("export of %(name)s")),
+    _p(r"as job (?P<id>\d+)", N_("as job %(id)s")),
+    _p(r"run now as job (?P<id>\d+)", N_("run now as job %(id)s")),
+    _p(r"copy of (?P<name>.+) v(?P<version>\d+)", N_("copy of %(name)s v%(version)s")),
+    _p(r"ok in (?P<ms>[\d.]+) ms: (?P<message>.+)", N_("ok in %(ms)s ms: %(message)s")),
+    _p(r"failed: (?P<message>.+)", N_("failed: %(message)s")),
+    _p(r"trusted: (?P<names>.+)", N_("trusted: %(names)s")),
+    _p(r"secrets replaced or removed: (?P<names>.+)", N_("secrets replaced or removed: %(names)s")),
     _p(
         r"must not contain control or invisible formatting characters \(such as line breaks or text direction "
         r"overrides\): found (?P<found>.+)",

@@ -308,3 +308,20 @@ def test_refused_names_and_unknown_delivery_integrations_are_french(french, sqli
     spec = {**service.get_template("Standard CSV").spec, "deliveries": [{"integration": "nowhere"}]}
     unknown = error_of(lambda: service.create_template("Delivered", spec))
     assert "aucune intégration nommée 'nowhere'" in french(unknown), french(unknown)
+
+
+def test_the_console_audit_notes_are_french(french_console) -> None:
+    """The notes the console writes beside its audit entries (stored in English) read in French in the log."""
+    from tests.console_support import csrf_token, log_in
+
+    _settings, app = french_console
+    client = app.test_client()
+    log_in(client, "admin")
+    token = csrf_token(client, "/templates/copy/Standard CSV")
+    copied = client.post("/templates/copy/Standard CSV", data={"csrf_token": token, "new_name": "Copie"})
+    assert copied.status_code == 302
+    run = client.post("/jobs/run", data={"csrf_token": token, "template": "Copie"})
+    assert run.status_code == 302
+    page = client.get("/audit/").get_data(as_text=True)
+    assert "copie de Standard CSV v1" in page and "export de Copie" in page
+    assert "copy of Standard CSV" not in page and "export of Copie" not in page
