@@ -29,6 +29,37 @@ def N_(message: str) -> str:  # the conventional name pybabel extracts
 EXACT: frozenset[str] = frozenset(
     {
         N_("wrong username or password"),
+        # the predefined templates' descriptions (engine/data/templates/*.json)
+        N_(
+            "Amazon inventory flat file filled into your category template from Seller Central "
+            "(options.category_template): parents, children, standalone"
+        ),
+        N_(
+            "Amazon JSON_LISTINGS_FEED for the Selling Partner API (UPDATE messages, 25,000 per file); set "
+            "options.seller_id"
+        ),
+        N_("The whole catalogue in Excel: products, suppliers and categories sheets"),
+        N_(
+            "Google Merchant Center RSS 2.0 product feed (g: namespace), one item per variant; set options.title "
+            "and link"
+        ),
+        N_("Google Merchant Center tab-separated product feed (first row: attribute names), one item per variant"),
+        N_("Active products as JSON with their suppliers, categories, variants and images"),
+        N_(
+            "Odoo product.template CSV for Odoo's import (external ids pm_exports.product_<id>, categories by "
+            "full path)"
+        ),
+        N_(
+            "PrestaShop product CSV import (Catalog > Import, separator ;) in the importer's column order (it "
+            "matches by position), with a second file of combinations; tax-excluded prices, field limits checked"
+        ),
+        N_("SKU, EAN, price and stock of active products that have a price, for marketplaces and ERPs"),
+        N_("Shopify product CSV (current header dialect): one row per variant sharing the URL handle, then image rows"),
+        N_("Every main product field, one row per product, for spreadsheets and ERPs"),
+        N_(
+            "WooCommerce product CSV (built-in importer): simple products, variable products followed by their "
+            "variations"
+        ),
         N_("redeliver the failed"),
         N_("password reset"),
         # users and API keys

@@ -325,3 +325,12 @@ def test_the_console_audit_notes_are_french(french_console) -> None:
     page = client.get("/audit/").get_data(as_text=True)
     assert "copie de Standard CSV v1" in page and "export de Copie" in page
     assert "copy of Standard CSV" not in page and "export of Copie" not in page
+
+
+def test_the_predefined_templates_descriptions_are_french(french) -> None:
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent.parent / "engine" / "data" / "templates"
+    for path in sorted(folder.glob("*.json")):
+        french(json.loads(path.read_text(encoding="utf-8"))["description"])
