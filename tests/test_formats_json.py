@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from engine.errors import OutputError, TemplateError
@@ -268,3 +269,24 @@ def test_unserialisable_value_is_an_output_error(tmp_path: Path, writer: type[Fo
 def test_missing_folder_is_an_output_error(tmp_path: Path, writer: type[FormatWriter]) -> None:
     with pytest.raises(OutputError, match="cannot create"):
         writer(make_ctx(tmp_path / "missing", ["sku"], writer=writer))
+
+
+@pytest.mark.parametrize("writer", [JsonWriter, JsonLinesWriter])
+def test_decimal_columns_write_what_orjson_default_writes(tmp_path: Path, writer: type[FormatWriter]) -> None:
+    """The decimal columns' Decimals become floats outside orjson (its default is a Python call a value): the
+    bytes must stay those of orjson's Decimal default, with signed zeros, equal values of another scale, NaN, the
+    same Decimal objects coming again (as the loader hands them out) and a header used twice."""
+    columns = [ColumnInfo("price", "money"), ColumnInfo("weight", "decimal"), ColumnInfo("price", "text")]
+    texts = ["-0.00", "0.00", "0", "49.90", "49.9", "49.900", "-3.5", "NaN", "1E+2", "0.1", "-0.0"]
+    shared = [Decimal(t) for t in texts]
+    rows = [[a, b, Decimal(str(b)) if n % 2 else "x"] for n, a in enumerate(shared * 2) for b in shared]
+    raw, count = write(tmp_path, writer, rows, columns=columns)
+    option = orjson.OPT_APPEND_NEWLINE if writer is JsonLinesWriter else 0
+    headers = ["price", "weight", "price"]
+    expected = [orjson.dumps(dict(zip(headers, row, strict=True)), default=float, option=option) for row in rows]
+    assert count == len(rows)
+    if writer is JsonLinesWriter:
+        assert raw == b"".join(expected)
+    else:
+        assert raw == b'{"products":[\n' + b",\n".join(expected) + b"\n]}\n"
+    assert b"-0.0," in raw and b"0.0," in raw and b"null" in raw  # NaN is null, as orjson writes a float NaN
