@@ -129,6 +129,48 @@ ACCOUNT_LABELS: Mapping[str, Any] = {  # a console user's account (un compte: ma
 }
 
 
+TRANSFORM_LABELS: Mapping[str, Any] = {  # the engine's transformations (engine.pipeline), as the editor offers them
+    "bool_format": lazy_pgettext("transform", "yes/no as text"),
+    "capitalize": lazy_pgettext("transform", "capitalize"),
+    "date_format": lazy_pgettext("transform", "format a date"),
+    "default": lazy_pgettext("transform", "default value"),
+    "first": lazy_pgettext("transform", "first item"),
+    "format_price": lazy_pgettext("transform", "format a price"),
+    "from_variant": lazy_pgettext("transform", "variant's value"),
+    "grams": lazy_pgettext("transform", "weight in grams"),
+    "gtin_normalize": lazy_pgettext("transform", "normalise a GTIN"),
+    "gtin_valid": lazy_pgettext("transform", "valid GTIN only"),
+    "html_to_text": lazy_pgettext("transform", "HTML to text"),
+    "join": lazy_pgettext("transform", "join a list"),
+    "keys": lazy_pgettext("transform", "keys of a mapping"),
+    "lower": lazy_pgettext("transform", "lower case"),
+    "map": lazy_pgettext("transform", "map values"),
+    "markup": lazy_pgettext("transform", "markup"),
+    "multiply": lazy_pgettext("transform", "multiply"),
+    "nth": lazy_pgettext("transform", "item at a position"),
+    "or_field": lazy_pgettext("transform", "else another field"),
+    "or_format": lazy_pgettext("transform", "else a pattern"),
+    "pluck": lazy_pgettext("transform", "pick a key from each item"),
+    "prefix": lazy_pgettext("transform", "add a prefix"),
+    "regex_replace": lazy_pgettext("transform", "replace by pattern"),
+    "replace": lazy_pgettext("transform", "replace text"),
+    "round": lazy_pgettext("transform", "round"),
+    "slice": lazy_pgettext("transform", "part of a list"),
+    "slugify": lazy_pgettext("transform", "slug for URLs"),
+    "split": lazy_pgettext("transform", "split into a list"),
+    "strip_html": lazy_pgettext("transform", "remove HTML tags"),
+    "subtract_field": lazy_pgettext("transform", "minus another field"),
+    "suffix": lazy_pgettext("transform", "add a suffix"),
+    "tax_excluded": lazy_pgettext("transform", "price without tax"),
+    "trim": lazy_pgettext("transform", "trim spaces"),
+    "truncate": lazy_pgettext("transform", "truncate"),
+    "unique": lazy_pgettext("transform", "remove duplicates"),
+    "upper": lazy_pgettext("transform", "upper case"),
+    "values": lazy_pgettext("transform", "values of a mapping"),
+    "when": lazy_pgettext("transform", "only when"),
+}
+
+
 def code_word(labels: Mapping[str, Any], code: str | None) -> str:
     """The code in words from `labels`, an unknown code as it is."""
     return str(labels.get(code or "", code or ""))
@@ -252,6 +294,7 @@ def init_app(app: Flask) -> None:
         attempt_label=attempt_label,
         worker_state_label=lambda code: code_word(WORKER_STATE_LABELS, code),
         format_label=lambda code: code_word(FORMAT_LABELS, code),
+        transform_label=lambda code: code_word(TRANSFORM_LABELS, code),
         duration=duration,
         latency=latency,
     )

@@ -176,3 +176,20 @@ def test_french_plurals_for_every_count(sqlite_db) -> None:
             for n in (0, 1, 2, 1_000_000):
                 expected = message.string[0 if n <= 1 else 1]
                 assert translations.ungettext(singular, plural, n) == expected, (n, message.id)
+
+
+def test_every_transformation_has_a_name_in_words() -> None:
+    from admin.labels import TRANSFORM_LABELS
+    from engine.services.templates import transform_vocabulary
+
+    assert sorted(t.name for t in transform_vocabulary()) == sorted(TRANSFORM_LABELS)
+
+
+def test_the_editor_names_transformations_in_french(sqlite_db) -> None:
+    from tests.console_support import console_app, log_in, make_users
+
+    make_users()
+    client = console_app(sqlite_db, admin_locale="fr").test_client()
+    log_in(client, "manager")
+    page = client.get("/templates/edit/Google Shopping").get_data(as_text=True)
+    assert "tronquer · truncate" in page and "remplacer par motif · regex_replace" in page
