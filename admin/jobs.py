@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import quote
 
 import orjson
-from flask import Response, abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, stream_with_context, url_for
 from flask_admin import expose
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from werkzeug.wrappers import Response as BaseResponse
 
 from admin.auth import needs_role
@@ -81,6 +81,21 @@ def _delivery(job_id: int, delivery_id: int) -> DeliveryView:
     if not found:
         raise NotFound(f"job {job_id} has no delivery {delivery_id}")
     return found[0]
+
+
+def _report_options() -> dict[str, Any]:
+    """The report file in the user's language: in French, `;`-separated (what French spreadsheets split on, as the
+    exports' own default), French headings, outcomes and messages; in English, exactly what `pm-exports report`
+    writes."""
+    if str(get_locale() or "en").startswith("en"):
+        return {}
+    outcomes = {"excluded": _("excluded"), "warning": _("warning")}
+    header = (_("product id"), "sku", "ean", _("outcome"), _("rule"), _("message"))
+
+    def words(outcome: str, message: str) -> tuple[str, str]:
+        return str(outcomes.get(outcome, outcome)), engine_text(message)
+
+    return {"separator": ";", "header": header, "words": words}
 
 
 class JobsView(ConsoleView):
@@ -151,17 +166,18 @@ class JobsView(ConsoleView):
     def report(self, job_id: int) -> BaseResponse:
         """The job's excluded products and warnings as CSV (what `pm-exports report JOB` prints), streamed."""
         get_job(job_id)  # NotFound for a job that does not exist
+        options = _report_options()
 
         def stream() -> Iterator[str]:
             with connection():  # read after the request's own connection is closed, a page of lines at a time
                 yield "\ufeff"  # spreadsheets read the file as UTF-8 (the CLI writes its files the same way)
-                yield from report_csv(job_id)
+                yield from report_csv(job_id, **options)
 
         headers = {
             "Content-Disposition": f'attachment; filename="job-{job_id}-report.csv"',
             "Cache-Control": "no-store",
         }
-        return Response(stream(), mimetype="text/csv", headers=headers)
+        return Response(stream_with_context(stream()), mimetype="text/csv", headers=headers)
 
     @expose("/<int:job_id>/events")
     def events(self, job_id: int) -> BaseResponse:

@@ -76,6 +76,13 @@ def test_the_report_downloads_as_csv_for_readers_too(client: FlaskClient, consol
     assert len(rows) == 131 and rows[130][:5] == ["130", "S-130", "", "excluded", "positive:price"]
     assert client.get("/jobs/999999/report.csv").status_code == 404
 
+    french = _french(console)  # in French: what French spreadsheets split on, French headings and words
+    log_in(french, "reader")
+    text = french.get(f"/jobs/{job.id}/report.csv").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    assert rows[0] == ["id produit", "sku", "ean", "résultat", "règle", "message"]
+    assert rows[1][3:] == ["exclu", "positive:price", "price doit être supérieur à 0"]
+
 
 def test_an_inverted_date_range_is_explained_beside_the_filter(console: tuple[Settings, Flask]) -> None:
     finished_job(console[0])

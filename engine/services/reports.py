@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
@@ -15,11 +15,17 @@ from peewee import Tuple
 from engine.errors import InvalidRequest
 from engine.models import JobExclusion, JobWarning
 
+REPORT_HEADER = ("product_id", "sku", "ean", "outcome", "rule", "message")
+Words = Callable[[str, str], tuple[str, str]]  # (outcome, message) -> the same in the reader's language
 
-def report_csv(job_id: int) -> Iterator[str]:
-    """The job's report as CSV text, line by line: excluded products then warnings."""
+
+def report_csv(
+    job_id: int, *, separator: str = ",", header: Sequence[str] = REPORT_HEADER, words: Words | None = None
+) -> Iterator[str]:
+    """The job's report as CSV text, line by line: excluded products then warnings. The CLI's file is the default;
+    the console passes its user's separator, headings and words (the rule stays its code: it is what filters on)."""
     buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\r\n")
+    out = csv.writer(buffer, delimiter=separator, lineterminator="\r\n")
 
     def flush() -> str:
         text = buffer.getvalue()
@@ -27,11 +33,12 @@ def report_csv(job_id: int) -> Iterator[str]:
         buffer.truncate()
         return text
 
-    out.writerow(["product_id", "sku", "ean", "outcome", "rule", "message"])
+    out.writerow(list(header))
     yield flush()
     for model, outcome in ((JobExclusion, "excluded"), (JobWarning, "warning")):
         for product_id, sku, ean, rule, message in _pages(model, job_id):
-            out.writerow([product_id, _safe(sku), _safe(ean), outcome, rule, message])
+            shown_outcome, shown_message = words(outcome, message) if words else (outcome, message)
+            out.writerow([product_id, _safe(sku), _safe(ean), shown_outcome, rule, shown_message])
             yield flush()
 
 
