@@ -42,7 +42,8 @@ def test_the_french_navbar_holds_on_one_line_and_the_brand_shows_on_a_phone(cons
     page = context.new_page()
     errors = _watch(page)
     log_in(page, console_url, "admin")
-    page.click('[data-testid="language"] button[lang="fr"]')
+    with page.expect_navigation():  # its load event: the style sheets apply before anything is measured
+        page.click('[data-testid="language"] button[lang="fr"]')
     page.wait_for_selector('html[lang="fr"]')
     assert "administrateur" in page.inner_text('[data-testid="whoami"]')
     nav = page.locator(".console-navbar").bounding_box()
