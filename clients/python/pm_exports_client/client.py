@@ -23,7 +23,7 @@ import grpc
 from pm_exports_client.convert import (
     column_to_message,
     dict_to_struct,
-    from_timestamp,
+    optional_time,
     product_from_message,
     product_to_message,
     selection_to_message,
@@ -59,10 +59,6 @@ def status_value(name: str) -> str:
     return value
 
 
-def _time(msg: Any, name: str) -> dt.datetime | None:
-    return from_timestamp(getattr(msg, name)) if msg.HasField(name) else None
-
-
 @dataclass(frozen=True)
 class Artifact:
     """A file produced by a job."""
@@ -87,8 +83,8 @@ class Artifact:
             rows=msg.rows,
             size=msg.size,
             sha256=msg.sha256,
-            created_at=_time(msg, "created_at"),
-            expires_at=_time(msg, "expires_at"),
+            created_at=optional_time(msg, "created_at"),
+            expires_at=optional_time(msg, "expires_at"),
         )
 
 
@@ -120,7 +116,7 @@ class JobEvent:
         return cls(
             seq=msg.seq,
             job_id=msg.job_id,
-            time=_time(msg, "time"),
+            time=optional_time(msg, "time"),
             status=status_name(msg.status),
             phase=msg.phase,
             total=msg.total,
@@ -179,9 +175,9 @@ class Job:
             excluded=msg.excluded,
             failed=msg.failed,
             error=msg.error if msg.HasField("error") else None,
-            created_at=_time(msg, "created_at"),
-            started_at=_time(msg, "started_at"),
-            finished_at=_time(msg, "finished_at"),
+            created_at=optional_time(msg, "created_at"),
+            started_at=optional_time(msg, "started_at"),
+            finished_at=optional_time(msg, "finished_at"),
             artifacts=tuple(Artifact.from_message(a) for a in msg.artifacts),
             report=struct_to_dict(msg.report),
             spec=struct_to_dict(msg.spec),
@@ -572,7 +568,10 @@ class ExportsClient:
         """Every saved version of a template, oldest first (the last one is the current one)."""
         request = exports_pb2.ListTemplateVersionsRequest(name=name)
         response = self.exports.ListTemplateVersions(request, **self._kw())
-        return [TemplateVersionInfo(v.version, _time(v, "created_at"), v.format, v.columns) for v in response.versions]
+        return [
+            TemplateVersionInfo(v.version, optional_time(v, "created_at"), v.format, v.columns)
+            for v in response.versions
+        ]
 
     def create_template(
         self, name: str, spec: Mapping[str, Any] | exports_pb2.TemplateSpec, description: str = ""
@@ -795,10 +794,10 @@ def _template(msg: exports_pb2.Template) -> TemplateInfo:
         msg.format,
         msg.version,
         msg.predefined,
-        _time(msg, "updated_at"),
+        optional_time(msg, "updated_at"),
         msg,
         spec=spec_from_message(msg.spec),
-        created_at=_time(msg, "created_at"),
+        created_at=optional_time(msg, "created_at"),
     )
 
 

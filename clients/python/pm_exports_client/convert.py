@@ -91,6 +91,11 @@ def from_timestamp(stamp: Timestamp) -> dt.datetime:
     return stamp.ToDatetime(tzinfo=dt.UTC)
 
 
+def optional_time(msg: Any, name: str) -> dt.datetime | None:
+    """The message's timestamp field `name` as an aware UTC datetime, None when it is not set."""
+    return from_timestamp(getattr(msg, name)) if msg.HasField(name) else None
+
+
 # --- export definitions and template specs --------------------------------------------------------------
 
 SELECTION_LISTS = ("statuses", "suppliers", "ids", "skus", "eans", "brands", "tags")

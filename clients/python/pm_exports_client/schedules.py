@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pm_exports_client.convert import dict_to_struct, from_timestamp, struct_to_dict
+from pm_exports_client.convert import dict_to_struct, from_timestamp, optional_time, struct_to_dict
 from pm_exports_client.v1 import schedules_pb2
 
 # ScheduleFields' optional scalars, by the keyword ExportsClient's schedule methods take them with.
@@ -25,10 +25,6 @@ SCALAR_FIELDS = (
     "notify",
     "warn_excluded_percent",
 )
-
-
-def _time(msg: Any, name: str) -> dt.datetime | None:
-    return from_timestamp(getattr(msg, name)) if msg.HasField(name) else None
 
 
 def _optional(msg: Any, name: str) -> Any:
@@ -84,16 +80,16 @@ class ScheduleInfo:
             notify=f.notify,
             warn_excluded_percent=f.warn_excluded_percent,
             paused_reason=_optional(msg, "paused_reason"),
-            next_run_at=_time(msg, "next_run_at"),
-            last_run_at=_time(msg, "last_run_at"),
+            next_run_at=optional_time(msg, "next_run_at"),
+            last_run_at=optional_time(msg, "last_run_at"),
             last_status=_optional(msg, "last_status"),
             runs=msg.runs,
             succeeded=msg.succeeded,
             partial=msg.partial,
             failed=msg.failed,
             consecutive_failures=msg.consecutive_failures,
-            created_at=_time(msg, "created_at"),
-            updated_at=_time(msg, "updated_at"),
+            created_at=optional_time(msg, "created_at"),
+            updated_at=optional_time(msg, "updated_at"),
         )
 
 
@@ -116,13 +112,13 @@ class ScheduleRunInfo:
         return cls(
             id=msg.id,
             schedule=msg.schedule,
-            due_at=_time(msg, "due_at"),
+            due_at=optional_time(msg, "due_at"),
             attempt=msg.attempt,
             trigger=msg.trigger,
             status=msg.status,
             reason=_optional(msg, "reason"),
             job_id=_optional(msg, "job_id"),
-            retry_at=_time(msg, "retry_at"),
+            retry_at=optional_time(msg, "retry_at"),
         )
 
 
