@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
@@ -20,12 +19,13 @@ from flask_babel import Babel, format_datetime, format_decimal, get_timezone
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
+from engine.errors import InvalidRequest
+from engine.jobs.recurrence import zone
 from engine.settings import ADMIN_LOCALES, Settings
 
 SOURCE = Path(__file__).parent / "translations"
 LANG_KEY, TZ_KEY = "lang", "tz"
 PLURAL_FORMS = {"fr": "nplurals=2; plural=(n > 1);", "en": "nplurals=2; plural=(n != 1);"}  # gettext's rules
-MAX_ZONE_NAME = 64
 SIZE_STEP = 1000  # SI units (kB, MB...), as file managers and the SI count them
 
 
@@ -67,12 +67,10 @@ def local_path(target: str) -> bool:
 
 
 def zone_or_none(name: str | None) -> str | None:
-    """`name` when it is an IANA time zone, else None."""
-    if not name or len(name) > MAX_ZONE_NAME or name.startswith(("/", ".")) or ".." in name:
-        return None
+    """`name` when it is an IANA time zone (the schedules' own check), else None."""
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        zone(name or "")
+    except InvalidRequest:
         return None
     return name
 

@@ -193,3 +193,11 @@ def test_the_editor_names_transformations_in_french(sqlite_db) -> None:
     log_in(client, "manager")
     page = client.get("/templates/edit/Google Shopping").get_data(as_text=True)
     assert "tronquer · truncate" in page and "remplacer par motif · regex_replace" in page
+
+
+def test_only_a_real_time_zone_from_the_browser_is_kept() -> None:
+    from admin.i18n import zone_or_none
+
+    assert zone_or_none("Europe/Paris") == "Europe/Paris"
+    for bad in (None, "", "Nowhere/City", "../../etc/passwd", "/etc/localtime", "Europe/" + "x" * 100):
+        assert zone_or_none(bad) is None, bad
