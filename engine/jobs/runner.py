@@ -218,6 +218,20 @@ def execute(
     return result
 
 
+def start(settings: Settings, job_id: int, kind: str, *, inline: bool) -> None:
+    """Start a job just recorded (a delivery, a notification): run it here and now (`inline`), or clear what Redis
+    still held under its id and queue it on its kind's queue for a worker."""
+    if inline:
+        execute(job_id, settings, channel=LocalChannel())
+        return
+    from engine.jobs.queues import redis_for
+    from engine.jobs.state import reset_job_keys
+    from engine.jobs.tasks import enqueue_job  # tasks imports this module
+
+    reset_job_keys(redis_for(settings), job_id)
+    enqueue_job(settings, job_id, kind)
+
+
 def _execute(
     job: ExportJob,
     settings: Settings,

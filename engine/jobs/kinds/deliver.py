@@ -26,7 +26,7 @@ from engine.destinations.connections import (
 from engine.errors import ExportsError, FatalError, InvalidRequest, ItemRejected, RetryableError
 from engine.jobs.gate import hold_reason
 from engine.jobs.notices import delivery_failed
-from engine.jobs.runner import JobChannel, JobContext, JobOutcome, LocalChannel, RedisChannel, execute
+from engine.jobs.runner import JobChannel, JobContext, JobOutcome, LocalChannel, RedisChannel, start
 from engine.models import Artifact, Delivery, ExportJob
 from engine.pipeline.naming import PLACEHOLDERS, placeholder_values
 from engine.settings import Settings
@@ -123,15 +123,7 @@ def queue_delivery(settings: Settings, delivery: Delivery, *, inline: bool, forc
         requested_by=export.requested_by,
     )
     Delivery.update(task=task.id, status="queued", held_reason=None).where(Delivery.id == delivery.id).execute()
-    if inline:
-        execute(task.id, settings, channel=LocalChannel())
-    else:
-        from engine.jobs.queues import redis_for
-        from engine.jobs.state import reset_job_keys
-        from engine.jobs.tasks import enqueue_job
-
-        reset_job_keys(redis_for(settings), task.id)
-        enqueue_job(settings, task.id, "deliver")
+    start(settings, task.id, "deliver", inline=inline)
     return int(task.id)
 
 

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from engine.destinations.connections import open_connection
 from engine.errors import ExportsError, FatalError, RetryableError
 from engine.jobs.notices import summary_html, summary_text
-from engine.jobs.runner import JobContext, JobOutcome, LocalChannel, execute
+from engine.jobs.runner import JobContext, JobOutcome, start
 from engine.models import ExportJob, Notification
 from engine.settings import Settings
 
@@ -40,15 +40,7 @@ def start_notify(settings: Settings, notification_id: int, *, inline: bool) -> i
         requested_by=job.requested_by if job else "notify",
     )
     Notification.update(task=task.id).where(Notification.id == notification.id).execute()
-    if inline:
-        execute(task.id, settings, channel=LocalChannel())
-    else:
-        from engine.jobs.queues import redis_for
-        from engine.jobs.state import reset_job_keys
-        from engine.jobs.tasks import enqueue_job
-
-        reset_job_keys(redis_for(settings), task.id)
-        enqueue_job(settings, task.id, "notify")
+    start(settings, task.id, "notify", inline=inline)
     return int(task.id)
 
 
