@@ -121,4 +121,13 @@ def log_in(page: Any, url: str, username: str) -> None:
     page.wait_for_selector('[data-testid="whoami"]')
 
 
+def watch_errors(page: Any) -> list[str]:
+    """The errors the browser reports on `page` from now on: console errors (CSP violations among them) and the URL
+    of every response with a 4xx or 5xx status. A test ends asserting the list is empty."""
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("response", lambda response: errors.append(response.url) if response.status >= 400 else None)
+    return errors
+
+
 EDIT_CONTROLS = "form[method=post]:not([data-safe]) button"  # every control that changes something (not log out)

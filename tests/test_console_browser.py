@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import hashlib
 
-from tests.browser_support import EDIT_CONTROLS, log_in, shot
+from tests.browser_support import EDIT_CONTROLS, log_in, shot, watch_errors
 
 
 def test_run_an_export_watch_it_reach_100_percent_and_download_the_file(console_url, browser, tmp_path) -> None:
     context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("response", lambda response: errors.append(response.url) if response.status >= 400 else None)
+    errors = watch_errors(page)
     page.goto(f"{console_url}/login")
     shot(page, "login")
     page.fill("#username", "admin")

@@ -7,15 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.browser_support import EDIT_CONTROLS, log_in, shot
+from tests.browser_support import EDIT_CONTROLS, log_in, shot, watch_errors
 from tests.servers.sftp import SftpServer
-
-
-def watch_errors(page: Any) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("response", lambda response: errors.append(response.url) if response.status >= 400 else None)
-    return errors
 
 
 def test_an_sftp_integration_keeps_its_secret_masked_tests_and_trusts_the_host_key(

@@ -3,15 +3,13 @@ template excludes it; the queues page shows the running worker. Fixtures in test
 
 from __future__ import annotations
 
-from tests.browser_support import EDIT_CONTROLS, log_in, shot
+from tests.browser_support import EDIT_CONTROLS, log_in, shot, watch_errors
 
 
 def test_search_a_product_open_it_and_see_why_a_template_excludes_it(console_url, browser) -> None:
     context = browser.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("response", lambda response: errors.append(response.url) if response.status >= 400 else None)
+    errors = watch_errors(page)
     log_in(page, console_url, "reader")
     page.click("nav >> text=Catalogue")
     page.wait_for_selector('[data-testid="products"]')

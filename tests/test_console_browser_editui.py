@@ -4,8 +4,7 @@ template change in it, fits the window (the full change list behind a toggle). F
 
 from __future__ import annotations
 
-from tests.browser_support import log_in, shot
-from tests.test_console_browser_templates import _watch_errors
+from tests.browser_support import log_in, shot, watch_errors
 
 WIDTH = 1366
 
@@ -13,7 +12,7 @@ WIDTH = 1366
 def test_editor_refusal_preview_and_audit_fit_the_window(console_url, browser) -> None:
     context = browser.new_context(viewport={"width": WIDTH, "height": 900})
     page = context.new_page()
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     log_in(page, console_url, "admin")
     page.goto(f"{console_url}/templates/copy/Standard CSV")
     page.fill("#new_name", "Mon flux")

@@ -7,14 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 from engine.services.templates import DESCRIPTION_LIMIT
-from tests.browser_support import log_in, shot
-from tests.test_console_browser_templates import _watch_errors
+from tests.browser_support import log_in, shot, watch_errors
 
 
 def _open(browser, console_url: str, username: str, path: str) -> tuple[Any, list[str]]:
     """A page at 1366 px logged in as `username` and showing `path`, with the errors the browser reports."""
     page = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     log_in(page, console_url, username)
     page.goto(f"{console_url}{path}")
     return page, errors

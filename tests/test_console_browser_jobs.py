@@ -4,14 +4,13 @@ on a phone; the report downloads."""
 
 from __future__ import annotations
 
-from tests.browser_support import log_in, shot
-from tests.test_console_browser_templates import _watch_errors as _watch
+from tests.browser_support import log_in, shot, watch_errors
 
 
 def test_a_job_page_shows_the_files_when_its_job_ends(console_url, browser) -> None:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
-    errors = _watch(page)
+    errors = watch_errors(page)
     log_in(page, console_url, "manager")
     page.select_option("#export-template", "Standard CSV")
     page.click('[data-testid="export-now"] button[type=submit]')
@@ -40,7 +39,7 @@ def test_a_job_page_shows_the_files_when_its_job_ends(console_url, browser) -> N
 def test_the_french_navbar_holds_on_one_line_and_the_brand_shows_on_a_phone(console_url, browser) -> None:
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
-    errors = _watch(page)
+    errors = watch_errors(page)
     log_in(page, console_url, "admin")
     with page.expect_navigation():  # its load event: the style sheets apply before anything is measured
         page.click('[data-testid="language"] button[lang="fr"]')

@@ -4,7 +4,7 @@ notifications and the dashboard's next runs; a reader finds no control that chan
 
 from __future__ import annotations
 
-from tests.browser_support import EDIT_CONTROLS, log_in, shot
+from tests.browser_support import EDIT_CONTROLS, log_in, shot, watch_errors
 
 
 def test_a_manager_creates_pauses_resumes_and_runs_a_schedule(console_url, browser) -> None:
@@ -12,9 +12,7 @@ def test_a_manager_creates_pauses_resumes_and_runs_a_schedule(console_url, brows
 
     context = browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id="America/New_York")
     page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("response", lambda response: errors.append(response.url) if response.status >= 400 else None)
+    errors = watch_errors(page)
     log_in(page, console_url, "manager")
     page.goto(f"{console_url}/schedules/")
     with page.expect_navigation():  # waits for the new page's load event: schedules.js is listening by then

@@ -9,20 +9,13 @@ import csv
 import hashlib
 import io
 
-from tests.browser_support import EDIT_CONTROLS, log_in, shot
-
-
-def _watch_errors(page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("response", lambda response: errors.append(response.url) if response.status >= 400 else None)
-    return errors
+from tests.browser_support import EDIT_CONTROLS, log_in, shot, watch_errors
 
 
 def test_copy_edit_preview_save_run_and_download(console_url, browser, tmp_path) -> None:
     context = browser.new_context(accept_downloads=True, viewport={"width": 1500, "height": 1000})
     page = context.new_page()
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     log_in(page, console_url, "manager")
     page.goto(f"{console_url}/templates/")
     shot(page, "templates")
@@ -80,7 +73,7 @@ def test_copy_edit_preview_save_run_and_download(console_url, browser, tmp_path)
 def test_a_reader_sees_templates_without_edit_controls(console_url, browser) -> None:
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
     page = context.new_page()
-    errors = _watch_errors(page)
+    errors = watch_errors(page)
     log_in(page, console_url, "reader")
     page.goto(f"{console_url}/templates/")
     assert page.locator(EDIT_CONTROLS).count() == 0
