@@ -19,7 +19,6 @@ from admin.base import actor_of
 from admin.i18n import local_path, remember_time_zone
 from admin.labels import role_label
 from admin.security import FailedLoginLimiter
-from engine.catalog.models import utcnow
 from engine.errors import Unauthenticated
 from engine.models import role_allows
 from engine.services import audit, users
@@ -102,11 +101,10 @@ def login() -> str | Response:
                 view = users.authenticate_user(form.username.data or "", form.password.data or "")
             except users.AccountLocked as exc:
                 login_limiter.failed(address)
-                minutes = max(1, round((exc.until - utcnow()).total_seconds() / 60))
                 error = ngettext(
                     "too many failed logins: this account is locked for %(num)s more minute",
                     "too many failed logins: this account is locked for %(num)s more minutes",
-                    minutes,
+                    exc.minutes,
                 )
             except Unauthenticated:
                 login_limiter.failed(address)

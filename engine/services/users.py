@@ -33,6 +33,7 @@ class AccountLocked(Unauthenticated):
             f"too many failed logins: this account is locked for {minutes} more minute{'s' if minutes > 1 else ''}"
         )
         self.until = until
+        self.minutes = minutes  # whole minutes left, at least 1 (the console words them in its own language)
 
 
 def _check_username(username: str) -> str:
